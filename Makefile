@@ -1,0 +1,48 @@
+# Two commands set up and run everything on a fresh machine: `make dev` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell scripts/ensure-uv)
+# uv must use the installed Python 3.13 (.python-version) and never download one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help sync dev test lint typecheck cfn-lint pytest bench format openapi layer-requirements
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
+
+sync: ## Install the locked environment (.venv) with uv
+	$(UV) sync --frozen
+
+dev: sync ## Run the whole platform locally: moto, resources from template.yaml, API on :3000
+	$(RUN) harambee-local dev
+
+test: sync lint typecheck cfn-lint pytest ## Everything CI runs: ruff, mypy, cfn-lint, pytest
+
+lint: ## ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: ## Apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+typecheck: ## mypy (strict) over the kernel, the contexts and the local stack
+	$(RUN) mypy layers/shared/harambee functions infra/devstack
+
+cfn-lint: ## Lint template.yaml
+	$(RUN) cfn-lint template.yaml
+
+pytest: ## The test suite (unit, contract, end-to-end through the local stack)
+	$(RUN) scripts/run-pytest $(PYTEST_ARGS)
+
+bench: sync ## Benchmarks: cold start per function against the FastAPI+Mangum floor
+	$(RUN) python benchmarks/cold_start.py
+
+openapi: sync ## Regenerate docs/openapi.json from the FastAPI apps and template.yaml
+	$(RUN) python -m devstack.openapi --write
+
+layer-requirements: sync ## Export the runtime dependencies for the SharedLayer build from uv.lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --format requirements-txt -o layers/shared/requirements.txt

@@ -1,0 +1,1 @@
+"""The dashboard bounded context."""

@@ -1,0 +1,1 @@
+"""The donations bounded context."""

@@ -1,0 +1,7 @@
+"""Lambda entry of the query context: parse the trigger, call the domain, return."""
+
+from harambee.http import create_app
+from harambee.runtime import LambdaEntry
+
+app = create_app("query")
+handler = LambdaEntry(app)

@@ -1,0 +1,1 @@
+"""The rewards bounded context."""

@@ -1,0 +1,1 @@
+"""The spiritual bounded context."""

@@ -1,0 +1,1 @@
+"""Harambee shared kernel: what every bounded context needs, shipped as the SharedLayer."""

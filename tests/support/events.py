@@ -1,0 +1,32 @@
+"""Loads the canonical sample events in events/ (the same files `sam local invoke -e` takes)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """`load_event("catalog/api_health")` reads events/catalog/api_health.json."""
+    loaded = json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@dataclass
+class FakeLambdaContext:
+    """The parts of the Lambda context object Powertools and Mangum read."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/22/[$LATEST]test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000

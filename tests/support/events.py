@@ -30,3 +30,34 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 29_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    authorizer: dict[str, str] | None = None,
+    resource: str | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `method path`, built from the canonical health event."""
+    event = load_event("catalog/api_health")
+    json_body = {"Content-Type": "application/json"} if body is not None else {}
+    merged_headers = {**event["headers"], **json_body, **(headers or {})}
+    event.update(
+        httpMethod=method,
+        path=path,
+        resource=resource or path,
+        body=body,
+        headers=merged_headers,
+        multiValueHeaders={name: [value] for name, value in merged_headers.items()},
+        queryStringParameters=query,
+        multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
+    )
+    context = event["requestContext"]
+    context.update(httpMethod=method, path=f"/{context['stage']}{path}", resourcePath=resource or path)
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    return event

@@ -60,6 +60,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     if any(problem["type"] == "json_invalid" for problem in problems):
         return error_response(request, 400, "MALFORMED_JSON", "Request body is not valid JSON", problems)
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type and any(problem["field"] == "body" for problem in problems):
+        # FastAPI only parses JSON bodies sent as JSON; say so rather than report a confusing schema error.
+        return error_response(request, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json")
     return error_response(request, 422, "VALIDATION_FAILED", "Request failed validation", problems)
 
 

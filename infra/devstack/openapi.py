@@ -33,7 +33,7 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
         (method, route.path)
         for route in app.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
         if method != "HEAD"
     }
 
@@ -45,8 +45,10 @@ def build(template: Template | None = None) -> dict[str, Any]:
         "info": {
             "title": "Harambee API",
             "version": "0.1.0",
-            "description": "Every route of every bounded context, behind one API Gateway REST API. "
-            "Responses use the envelope {success, data, pagination, meta}; errors {success: false, error, meta}.",
+            "description": (
+                "Every route of every bounded context, behind one API Gateway REST API. Responses use "
+                "the envelope {success, data, pagination, meta}; errors {success: false, error, meta}."
+            ),
         },
         "servers": [{"url": "http://127.0.0.1:3000", "description": "make dev"}],
         "paths": {},

@@ -39,11 +39,15 @@ def request_id(request: Request) -> str:
     return str(getattr(context, "aws_request_id", None) or uuid.uuid4())
 
 
-def ok(request: Request, data: Any, *, status: int = 200, pagination: dict[str, Any] | None = None) -> JSONResponse:
+def ok(
+    request: Request, data: Any, *, status: int = 200, pagination: dict[str, Any] | None = None
+) -> JSONResponse:
     return JSONResponse(envelope.success(data, request_id(request), pagination), status_code=status)
 
 
-def error_response(request: Request, status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> JSONResponse:
     return JSONResponse(envelope.failure(code, message, request_id(request), details), status_code=status)
 
 
@@ -55,7 +59,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"field": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg"), "type": err.get("type")}
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())),
+            "message": err.get("msg"),
+            "type": err.get("type"),
+        }
         for err in exc.errors()
     ]
     if any(problem["type"] == "json_invalid" for problem in problems):
@@ -63,7 +71,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if "json" not in content_type and any(problem["field"] == "body" for problem in problems):
         # FastAPI only parses JSON bodies sent as JSON; say so rather than report a confusing schema error.
-        return error_response(request, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json")
+        return error_response(
+            request, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json"
+        )
     return error_response(request, 422, "VALIDATION_FAILED", "Request failed validation", problems)
 
 
@@ -101,6 +111,8 @@ def create_app(context: str) -> FastAPI:
         status = 200 if report["table"] == "reachable" else 503
         if status == 200:
             return ok(request, report)
-        return error_response(request, status, "DEPENDENCY_UNAVAILABLE", "The context's table is unreachable", report)
+        return error_response(
+            request, status, "DEPENDENCY_UNAVAILABLE", "The context's table is unreachable", report
+        )
 
     return app

@@ -10,7 +10,7 @@ import functools
 import os
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -19,9 +19,6 @@ metrics = Metrics()
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 CORRELATION_HEADER = "x-correlation-id"
-
-Handler = TypeVar("Handler", bound=Callable[..., Any])
-
 
 def tracing_enabled() -> bool:
     return os.environ.get("HARAMBEE_TRACING", "false").lower() == "true"
@@ -52,7 +49,7 @@ def correlation_id_from_http(event: dict[str, Any]) -> str | None:
     return headers.get(CORRELATION_HEADER) or (event.get("requestContext") or {}).get("requestId")
 
 
-def instrument(handler: Handler) -> Handler:
+def instrument[Handler: Callable[..., Any]](handler: Handler) -> Handler:
     """Decorate a Lambda entry the same way everywhere: tracer, logger context, metrics flush."""
     wrapped: Callable[..., Any] = metrics.log_metrics(handler, capture_cold_start_metric=True)
     active_tracer = tracer()

@@ -30,6 +30,9 @@ class Trigger(StrEnum):
     UNKNOWN = "unknown"
 
 
+_RECORD_SOURCES = {"aws:sqs": Trigger.QUEUE, "aws:dynamodb": Trigger.STREAM}
+
+
 def classify(event: Any) -> Trigger:
     """Which trigger sent this event. Schedules and tasks carry our own small, documented shapes."""
     if not isinstance(event, dict):
@@ -37,12 +40,9 @@ def classify(event: Any) -> Trigger:
     if "httpMethod" in event and "requestContext" in event:
         return Trigger.HTTP
     records = event.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        source = records[0].get("eventSource")
-        if source == "aws:sqs":
-            return Trigger.QUEUE
-        if source == "aws:dynamodb":
-            return Trigger.STREAM
+    if isinstance(records, list):
+        first = records[0] if records and isinstance(records[0], dict) else {}
+        return _RECORD_SOURCES.get(first.get("eventSource", ""), Trigger.UNKNOWN)
     if isinstance(event.get("schedule"), str):
         return Trigger.SCHEDULE
     if isinstance(event.get("task"), str):
@@ -123,4 +123,5 @@ class LambdaEntry:
 def _default_relay() -> EventHandler:
     from harambee.relay import relay_outbox
 
-    return relay_outbox
+    relay: EventHandler = relay_outbox
+    return relay

@@ -36,3 +36,16 @@ class PlatformSettings(BaseModel):
 def platform_settings() -> PlatformSettings:
     """The platform settings, read once per execution environment."""
     return PlatformSettings.from_environ()
+
+
+class _TableNameFromSettings(type):
+    @property
+    def table_name(cls) -> str:
+        return platform_settings().table_name
+
+
+class TableMeta(metaclass=_TableNameFromSettings):
+    """`class Meta(TableMeta)` binds a pynamodb model to this context's table (TABLE_NAME) at first use.
+
+    Read on every access, not at import, so importing a model never reads settings.
+    """

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi import Request
-from pydantic import BaseModel, Field
-
 from harambee.auth import AdminCaller, CurrentCaller, MaybeCaller
 from harambee.errors import InvalidTransition, NotFound
 from harambee.http import create_app, ok
 from harambee.runtime import LambdaEntry
+from pydantic import BaseModel, Field
+
 from tests.support.events import FakeLambdaContext, api_event
 
 
@@ -95,7 +95,11 @@ def test_a_body_that_breaks_the_schema_is_a_422_naming_the_fields() -> None:
 
 def test_domain_errors_map_to_their_status_code_and_details() -> None:
     status, body = call("GET", "/api/probe/missing")
-    assert (status, body["error"]["code"], body["error"]["details"]) == (404, "NOT_FOUND", {"campaignId": "c-1"})
+    assert (status, body["error"]["code"], body["error"]["details"]) == (
+        404,
+        "NOT_FOUND",
+        {"campaignId": "c-1"},
+    )
     status, body = call("POST", "/api/probe/transition")
     assert (status, body["error"]["code"]) == (422, "INVALID_TRANSITION")
 

@@ -10,7 +10,6 @@ import importlib
 from typing import Any
 
 import pytest
-
 from devstack.template import Template, samconfig_parameters
 
 CONTEXTS = [
@@ -38,7 +37,9 @@ def test_globals_pin_the_runtime_tracing_and_layer(template: Template) -> None:
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
-def test_every_context_has_function_table_log_group_and_public_health_route(template: Template, context: str) -> None:
+def test_every_context_has_function_table_log_group_and_public_health_route(
+    template: Template, context: str
+) -> None:
     function = template.functions[_logical(context, "Function")]
     assert function.properties["CodeUri"] == f"functions/{context}"
     assert function.handler == f"{context}.handler.handler"
@@ -53,7 +54,9 @@ def test_every_context_has_function_table_log_group_and_public_health_route(temp
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
-def test_every_context_table_is_on_demand_recoverable_encrypted_and_streams(template: Template, context: str) -> None:
+def test_every_context_table_is_on_demand_recoverable_encrypted_and_streams(
+    template: Template, context: str
+) -> None:
     resource = template.resources[_logical(context, "Table")]
     props = resource["Properties"]
     assert resource["DeletionPolicy"] == "Retain"
@@ -96,7 +99,9 @@ def test_every_dead_letter_queue_raises_an_alarm(template: Template) -> None:
 
 
 def _sources(template: Template, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(s.function, s.properties) for f in template.functions.values() for s in f.sources if s.kind == kind]
+    return [
+        (s.function, s.properties) for f in template.functions.values() for s in f.sources if s.kind == kind
+    ]
 
 
 def test_every_queue_consumer_reports_partial_batch_failures(template: Template) -> None:
@@ -111,7 +116,9 @@ def test_every_queue_consumer_reports_partial_batch_failures(template: Template)
         assert visibility >= 6 * timeout, f"{queue} visibility {visibility}s < 6 x {timeout}s"
 
 
-def test_every_stream_relay_is_filtered_to_outbox_inserts_and_has_a_failure_destination(template: Template) -> None:
+def test_every_stream_relay_is_filtered_to_outbox_inserts_and_has_a_failure_destination(
+    template: Template,
+) -> None:
     relays = _sources(template, "DynamoDB")
     assert len(relays) == len(CONTEXTS)
     for function, props in relays:

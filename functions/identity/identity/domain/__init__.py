@@ -1,0 +1,1 @@
+"""Identity's rules: accounts, passwords, login throttling. No AWS, no HTTP."""

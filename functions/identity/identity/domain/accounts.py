@@ -1,0 +1,58 @@
+"""Accounts: who can sign in, with which role, and the status changes an admin may make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr
+
+from harambee.auth import Role
+from harambee.errors import InvalidTransition
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+# Deleting an account is the profiles context's `account.deleted` flow, not a status.
+_ALLOWED: dict[AccountStatus, frozenset[AccountStatus]] = {
+    AccountStatus.ACTIVE: frozenset({AccountStatus.SUSPENDED}),
+    AccountStatus.SUSPENDED: frozenset({AccountStatus.ACTIVE}),
+}
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per mailbox, so `Amina@Example.org ` and `amina@example.org` are one account."""
+    return email.strip().lower()
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    email: EmailStr
+    role: Role = Role.USER
+    status: AccountStatus = AccountStatus.ACTIVE
+    email_verified: bool = False
+    name: str | None = None
+    password_hash: str | None = None  # None for accounts that only sign in with Google
+    google_subject: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def can_sign_in(self) -> bool:
+        return self.status is AccountStatus.ACTIVE
+
+    def with_status(self, status: AccountStatus, at: datetime) -> Account:
+        """The account in `status`; the same status again is a no-op, anything else not allowed raises."""
+        if status == self.status:
+            return self
+        if status not in _ALLOWED[self.status]:
+            raise InvalidTransition(f"An account cannot go from {self.status} to {status}")
+        return self.model_copy(update={"status": status, "updated_at": at})
+
+    def with_role(self, role: Role, at: datetime) -> Account:
+        return self if role == self.role else self.model_copy(update={"role": role, "updated_at": at})

@@ -39,6 +39,8 @@ class Account(BaseModel):
     name: str | None = None
     password_hash: str | None = None  # None for accounts that only sign in with Google
     google_subject: str | None = None
+    # Refresh tokens issued before this instant no longer work (set on password reset).
+    sessions_valid_after: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

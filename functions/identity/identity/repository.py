@@ -1,0 +1,274 @@
+"""Identity's storage in IdentityTable (pynamodb). No route reads another context's table.
+
+Access patterns (pk / sk; gsi1pk / gsi1sk):
+  account by id                 ACCOUNT#<userId> / ACCOUNT
+  account id by email           EMAIL#<email> / EMAIL           (the unique claim on an address)
+  account id by Google subject  GOOGLE#<sub> / GOOGLE           (the unique claim on a Google identity)
+  accounts by status (admin)    gsi1: ACCOUNTS#<status> / <ROLE>#<createdAt>#<userId>
+                                (role filter: begins_with on the sort key; no status: each status in turn)
+  refresh token by hash         REFRESH#<sha256> / REFRESH      (state active | rotated)
+  refresh token family          FAMILY#<familyId> / FAMILY      (revoked as a whole on reuse or logout)
+  one-time token by hash        VERIFY#<sha256> / VERIFY, RESET#<sha256> / RESET
+  login failures                THROTTLE#LOGIN#ACCOUNT#<email> / THROTTLE, THROTTLE#LOGIN#IP#<ip> / THROTTLE
+  OpenID Connect state          OIDC#<state> / OIDC
+Every short-lived item carries `ttl` (epoch seconds) so DynamoDB removes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from harambee.auth import Role
+from harambee.settings import TableMeta
+from identity.domain.accounts import Account, AccountStatus
+from identity.domain.login_throttle import WINDOW, FailureRecord
+
+
+class AccountsByStatus(GlobalSecondaryIndex["AccountRecord"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class AccountRecord(Model):
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ACCOUNT")
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    user_id = UnicodeAttribute(attr_name="userId")
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute()
+    email_verified = BooleanAttribute(attr_name="emailVerified", default=False)
+    name = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(attr_name="passwordHash", null=True)
+    google_subject = UnicodeAttribute(attr_name="googleSubject", null=True)
+    sessions_valid_after = UTCDateTimeAttribute(attr_name="sessionsValidAfter", null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+    by_status = AccountsByStatus()
+
+
+class ClaimRecord(Model):
+    """A unique claim (an email address, a Google subject) pointing at the account that holds it."""
+
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(attr_name="userId")
+
+
+class RefreshTokenRecord(Model):
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="REFRESH")
+    user_id = UnicodeAttribute(attr_name="userId")
+    family_id = UnicodeAttribute(attr_name="familyId")
+    state = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(attr_name="expiresAt")
+    ttl = NumberAttribute()
+
+
+class TokenFamilyRecord(Model):
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="FAMILY")
+    user_id = UnicodeAttribute(attr_name="userId")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    revoked_reason = UnicodeAttribute(attr_name="revokedReason", null=True)
+    ttl = NumberAttribute()
+
+
+class OneTimeTokenRecord(Model):
+    """An email verification or password reset token, stored only as its SHA-256."""
+
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(attr_name="userId")
+    expires_at = UTCDateTimeAttribute(attr_name="expiresAt")
+    ttl = NumberAttribute()
+
+
+class ThrottleRecord(Model):
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="THROTTLE")
+    failures = NumberAttribute(default=0)
+    last_failure_at = UTCDateTimeAttribute(attr_name="lastFailureAt", null=True)
+    window_started_at = UTCDateTimeAttribute(attr_name="windowStartedAt")
+    ttl = NumberAttribute()
+
+
+class OidcStateRecord(Model):
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="OIDC")
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute(attr_name="codeVerifier")
+    redirect_to = UnicodeAttribute(attr_name="redirectTo", null=True)
+    expires_at = UTCDateTimeAttribute(attr_name="expiresAt")
+    ttl = NumberAttribute()
+
+
+# ------------------------------------------------------------------ accounts
+
+ACCOUNT_SK = "ACCOUNT"
+
+
+def account_pk(user_id: str) -> str:
+    return f"ACCOUNT#{user_id}"
+
+
+def email_claim_pk(email: str) -> str:
+    return f"EMAIL#{email}"
+
+
+def google_claim_pk(subject: str) -> str:
+    return f"GOOGLE#{subject}"
+
+
+def status_partition(status: str) -> str:
+    return f"ACCOUNTS#{status}"
+
+
+def to_record(account: Account) -> AccountRecord:
+    return AccountRecord(
+        pk=account_pk(account.user_id),
+        sk=ACCOUNT_SK,
+        gsi1pk=status_partition(account.status),
+        gsi1sk=f"{account.role}#{account.created_at.isoformat()}#{account.user_id}",
+        user_id=account.user_id,
+        email=str(account.email),
+        role=str(account.role),
+        status=str(account.status),
+        email_verified=account.email_verified,
+        name=account.name,
+        password_hash=account.password_hash,
+        google_subject=account.google_subject,
+        sessions_valid_after=account.sessions_valid_after,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+    )
+
+
+def to_account(record: AccountRecord) -> Account:
+    return Account(
+        user_id=record.user_id,
+        email=record.email,
+        role=Role(record.role),
+        status=AccountStatus(record.status),
+        email_verified=bool(record.email_verified),
+        name=record.name,
+        password_hash=record.password_hash,
+        google_subject=record.google_subject,
+        sessions_valid_after=record.sessions_valid_after,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def get_account(user_id: str) -> Account | None:
+    try:
+        return to_account(AccountRecord.get(account_pk(user_id), ACCOUNT_SK, consistent_read=True))
+    except AccountRecord.DoesNotExist:
+        return None
+
+
+def account_id_for_claim(claim_pk: str, claim_sk: str) -> str | None:
+    try:
+        return ClaimRecord.get(claim_pk, claim_sk, consistent_read=True).user_id
+    except ClaimRecord.DoesNotExist:
+        return None
+
+
+def account_by_email(email: str) -> Account | None:
+    user_id = account_id_for_claim(email_claim_pk(email), "EMAIL")
+    return get_account(user_id) if user_id else None
+
+
+def account_by_google_subject(subject: str) -> Account | None:
+    user_id = account_id_for_claim(google_claim_pk(subject), "GOOGLE")
+    return get_account(user_id) if user_id else None
+
+
+# ------------------------------------------------------------------ login failures
+
+
+def throttle_pk(kind: str, subject: str) -> str:
+    return f"THROTTLE#LOGIN#{kind}#{subject}"
+
+
+def load_failures(pk: str, now: datetime) -> FailureRecord:
+    """The failures counted for `pk` in its current window (an empty window when there is none)."""
+    try:
+        record = ThrottleRecord.get(pk, "THROTTLE", consistent_read=True)
+    except ThrottleRecord.DoesNotExist:
+        return FailureRecord(failures=0, last_failure_at=None, window_started_at=now)
+    return FailureRecord(
+        failures=int(record.failures),
+        last_failure_at=record.last_failure_at,
+        window_started_at=record.window_started_at,
+    )
+
+
+def record_failure(pk: str, now: datetime) -> None:
+    """Count one failed attempt: ADD within the open window, a fresh window once it has ended."""
+    current = load_failures(pk, now)
+    expires = int((now + WINDOW + timedelta(minutes=5)).timestamp())
+    if current.failures and now < current.window_started_at + WINDOW:
+        ThrottleRecord(pk=pk, sk="THROTTLE").update(
+            actions=[
+                ThrottleRecord.failures.add(1),
+                ThrottleRecord.last_failure_at.set(now),
+            ]
+        )
+        return
+    ThrottleRecord(pk=pk, failures=1, last_failure_at=now, window_started_at=now, ttl=expires).save()
+
+
+def clear_failures(pk: str) -> None:
+    ThrottleRecord(pk=pk, sk="THROTTLE").delete()
+
+
+# ------------------------------------------------------------------ one-time tokens
+
+
+def one_time_token(kind: str, token_hash: str, user_id: str, expires_at: datetime) -> OneTimeTokenRecord:
+    return OneTimeTokenRecord(
+        pk=f"{kind}#{token_hash}",
+        sk=kind,
+        user_id=user_id,
+        expires_at=expires_at,
+        ttl=int(expires_at.timestamp()),
+    )
+
+
+def find_one_time_token(kind: str, token_hash: str) -> OneTimeTokenRecord | None:
+    try:
+        return OneTimeTokenRecord.get(f"{kind}#{token_hash}", kind, consistent_read=True)
+    except OneTimeTokenRecord.DoesNotExist:
+        return None

@@ -1,0 +1,366 @@
+"""Identity's use cases: register, sign in, verify an email, reset a password, admin changes.
+
+Routes call these with pydantic models and get domain objects back; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from harambee.auth import Caller, Role
+from harambee.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
+from harambee.events import DomainEvent, new_event
+from harambee.outbox import WriteConflict, transaction
+from identity import repository
+from identity.domain.accounts import Account, AccountStatus, normalize_email
+from identity.domain.login_throttle import ACCOUNT_POLICY, IP_POLICY, retry_after
+from identity.domain.passwords import check_policy, dummy_hash, hash_password, needs_rehash, verify_password
+from identity.repository import AccountRecord, ClaimRecord, OneTimeTokenRecord
+
+VERIFICATION_LIFETIME = timedelta(hours=24)
+RESET_LIFETIME = timedelta(hours=1)
+VERIFY, RESET = "VERIFY", "RESET"
+
+
+class EmailTaken(Conflict):
+    code = "EMAIL_TAKEN"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "INVALID_CREDENTIALS"
+
+
+class AccountSuspended(Forbidden):
+    code = "ACCOUNT_SUSPENDED"
+
+
+class LoginThrottled(RateLimited):
+    code = "TOO_MANY_ATTEMPTS"
+
+
+class InvalidOneTimeToken(Unprocessable):
+    code = "INVALID_OR_EXPIRED_TOKEN"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_hash(token: str) -> str:
+    """One-time tokens are stored only as their SHA-256: a leaked table holds no usable link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ registration
+
+
+def register(
+    email: str, password: str, name: str | None, *, links: LinkBuilder, now: datetime | None = None
+) -> Account:
+    """A new USER account plus its verification email (as events), or EmailTaken."""
+    now = now or utcnow()
+    email = normalize_email(email)
+    check_policy(password, email=email)
+    account = Account(
+        user_id=str(uuid.uuid4()),
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        created_at=now,
+        updated_at=now,
+    )
+    verification = secrets.token_urlsafe(32)
+    try:
+        with transaction() as tx:
+            tx.save(repository.to_record(account), condition=AccountRecord.pk.does_not_exist())
+            tx.save(
+                ClaimRecord(pk=repository.email_claim_pk(email), sk="EMAIL", user_id=account.user_id),
+                condition=ClaimRecord.pk.does_not_exist(),
+            )
+            tx.save(
+                repository.one_time_token(
+                    VERIFY, token_hash(verification), account.user_id, now + VERIFICATION_LIFETIME
+                )
+            )
+            tx.emit(
+                new_event("account.registered", _account_data(account)),
+                _verification_requested(
+                    account, links.verify_email(verification), now + VERIFICATION_LIFETIME
+                ),
+            )
+    except WriteConflict as conflict:
+        if repository.account_id_for_claim(repository.email_claim_pk(email), "EMAIL"):
+            raise EmailTaken("An account with this email already exists") from conflict
+        raise
+    return account
+
+
+def _account_data(account: Account) -> dict[str, Any]:
+    return {
+        "userId": account.user_id,
+        "email": str(account.email),
+        "name": account.name,
+        "role": str(account.role),
+    }
+
+
+def _verification_requested(account: Account, url: str, expires_at: datetime) -> DomainEvent:
+    # Carries a single-use, short-lived link for the notifications context: never log event data.
+    return new_event(
+        "account.verification_requested",
+        {**_account_data(account), "verificationUrl": url, "expiresAt": expires_at.isoformat()},
+    )
+
+
+class LinkBuilder:
+    """Builds the links sent by email from the public base URL (PUBLIC_BASE_URL)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def verify_email(self, token: str) -> str:
+        return f"{self.base_url}/api/auth/verify/{token}"
+
+    def reset_password(self, token: str) -> str:
+        return f"{self.base_url}/reset-password?token={token}"
+
+
+# ------------------------------------------------------------------ sign-in
+
+
+def authenticate(email: str, password: str, *, source_ip: str, now: datetime | None = None) -> Account:
+    """The account for these credentials; the same answer for an unknown email and a wrong password."""
+    now = now or utcnow()
+    email = normalize_email(email)
+    throttles = (
+        (repository.throttle_pk("ACCOUNT", email), ACCOUNT_POLICY),
+        (repository.throttle_pk("IP", source_ip), IP_POLICY),
+    )
+    for pk, policy in throttles:
+        wait = retry_after(repository.load_failures(pk, now), policy, now)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait.total_seconds()))
+            raise LoginThrottled(
+                "Too many failed sign-in attempts; try again later", details={"retryAfter": seconds}
+            )
+    account = repository.account_by_email(email)
+    stored = account.password_hash if account and account.password_hash else None
+    # Verify against a dummy hash when there is no account so both failures cost the same time.
+    matches = verify_password(stored or dummy_hash(), password)
+    if account is None or stored is None or not matches:
+        for pk, _ in throttles:
+            repository.record_failure(pk, now)
+        raise InvalidCredentials("Invalid email or password")
+    if not account.can_sign_in:
+        raise AccountSuspended("This account is suspended")
+    repository.clear_failures(throttles[0][0])
+    if needs_rehash(stored):
+        account = account.model_copy(update={"password_hash": hash_password(password), "updated_at": now})
+        repository.to_record(account).save()
+    return account
+
+
+# ------------------------------------------------------------------ email verification and password reset
+
+
+def _consume(kind: str, token: str, now: datetime) -> OneTimeTokenRecord:
+    record = repository.find_one_time_token(kind, token_hash(token))
+    if record is None or record.expires_at <= now:
+        raise InvalidOneTimeToken("This link is invalid or has expired")
+    return record
+
+
+def verify_email(token: str, *, now: datetime | None = None) -> Account:
+    now = now or utcnow()
+    record = _consume(VERIFY, token, now)
+    account = _require_account(record.user_id)
+    verified = account.model_copy(update={"email_verified": True, "updated_at": now})
+    with transaction() as tx:
+        # Deleting with a condition makes the token single use even under concurrent clicks.
+        tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
+        tx.save(repository.to_record(verified))
+        if not account.email_verified:
+            tx.emit(new_event("account.email_verified", _account_data(verified)))
+    return verified
+
+
+def request_password_reset(email: str, *, links: LinkBuilder, now: datetime | None = None) -> None:
+    """Send a reset link when the account exists and is active; say nothing either way."""
+    now = now or utcnow()
+    account = repository.account_by_email(normalize_email(email))
+    if account is None or not account.can_sign_in:
+        return
+    reset = secrets.token_urlsafe(32)
+    expires_at = now + RESET_LIFETIME
+    with transaction() as tx:
+        tx.save(repository.one_time_token(RESET, token_hash(reset), account.user_id, expires_at))
+        tx.emit(
+            new_event(
+                "account.password_reset_requested",
+                {
+                    **_account_data(account),
+                    "resetUrl": links.reset_password(reset),
+                    "expiresAt": expires_at.isoformat(),
+                },
+            )
+        )
+
+
+def reset_password(token: str, new_password: str, *, now: datetime | None = None) -> Account:
+    """Set a new password and end every session that existed before it."""
+    now = now or utcnow()
+    record = _consume(RESET, token, now)
+    account = _require_account(record.user_id)
+    check_policy(new_password, email=str(account.email))
+    changed = account.model_copy(
+        update={"password_hash": hash_password(new_password), "sessions_valid_after": now, "updated_at": now}
+    )
+    with transaction() as tx:
+        tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
+        tx.save(repository.to_record(changed))
+        tx.emit(new_event("account.password_changed", _account_data(changed)))
+    return changed
+
+
+# ------------------------------------------------------------------ administration
+
+
+class AuditContext:
+    """Who made an admin change, from where: carried in the change's event for the audit log."""
+
+    def __init__(self, actor: Caller, request_id: str, source_ip: str | None, user_agent: str | None) -> None:
+        self.actor = actor
+        self.request_id = request_id
+        self.source_ip = source_ip
+        self.user_agent = user_agent
+
+    def record(self, target: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "actorId": self.actor.user_id,
+            "targetId": target,
+            "before": before,
+            "after": after,
+            "requestId": self.request_id,
+            "ip": self.source_ip,
+            "userAgent": self.user_agent,
+        }
+
+
+def _require_account(user_id: str) -> Account:
+    account = repository.get_account(user_id)
+    if account is None:
+        raise NotFound("No such user", details={"userId": user_id})
+    return account
+
+
+def change_status(
+    user_id: str, status: AccountStatus, audit: AuditContext, *, now: datetime | None = None
+) -> Account:
+    now = now or utcnow()
+    account = _require_account(user_id)
+    if user_id == audit.actor.user_id and status is AccountStatus.SUSPENDED:
+        raise Unprocessable("Administrators cannot suspend themselves", code="SELF_SUSPENSION")
+    changed = account.with_status(status, now)
+    if changed is account:
+        return account
+    _save_with_audit(
+        account,
+        changed,
+        event_type="account.status_changed",
+        old={"status": str(account.status)},
+        new={"status": str(status)},
+        audit=audit,
+    )
+    return changed
+
+
+def change_role(user_id: str, role: Role, audit: AuditContext, *, now: datetime | None = None) -> Account:
+    now = now or utcnow()
+    account = _require_account(user_id)
+    if user_id == audit.actor.user_id and role is not Role.ADMIN:
+        raise Unprocessable("Administrators cannot remove their own role", code="SELF_DEMOTION")
+    changed = account.with_role(role, now)
+    if changed is account:
+        return account
+    _save_with_audit(
+        account,
+        changed,
+        event_type="account.role_changed",
+        old={"role": str(account.role)},
+        new={"role": str(role)},
+        audit=audit,
+    )
+    return changed
+
+
+def _save_with_audit(
+    before: Account,
+    after: Account,
+    *,
+    event_type: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    audit: AuditContext,
+) -> None:
+    with transaction() as tx:
+        # The condition on updatedAt refuses a change computed from a stale read (two admins at once).
+        tx.save(repository.to_record(after), condition=AccountRecord.updated_at == before.updated_at)
+        tx.emit(
+            new_event(event_type, {**_account_data(after), "audit": audit.record(after.user_id, old, new)})
+        )
+
+
+def ensure_admin(email: str, password: str | None, *, now: datetime | None = None) -> tuple[Account, bool]:
+    """Create an ADMIN account, or promote an existing one; returns (account, created)."""
+    now = now or utcnow()
+    email = normalize_email(email)
+    existing = repository.account_by_email(email)
+    if existing is not None:
+        promoted = existing.with_role(Role.ADMIN, now).with_status(AccountStatus.ACTIVE, now)
+        if promoted is not existing:
+            with transaction() as tx:
+                tx.save(repository.to_record(promoted))
+                tx.emit(
+                    new_event(
+                        "account.role_changed",
+                        {**_account_data(promoted), "audit": _system_audit(existing, promoted)},
+                    )
+                )
+        return promoted, False
+    if not password:
+        raise Unprocessable("A password is needed to create a new admin account")
+    check_policy(password, email=email)
+    admin = Account(
+        user_id=str(uuid.uuid4()),
+        email=email,
+        role=Role.ADMIN,
+        email_verified=True,
+        password_hash=hash_password(password),
+        created_at=now,
+        updated_at=now,
+    )
+    with transaction() as tx:
+        tx.save(repository.to_record(admin), condition=AccountRecord.pk.does_not_exist())
+        tx.save(
+            ClaimRecord(pk=repository.email_claim_pk(email), sk="EMAIL", user_id=admin.user_id),
+            condition=ClaimRecord.pk.does_not_exist(),
+        )
+        tx.emit(new_event("account.registered", _account_data(admin)))
+    return admin, True
+
+
+def _system_audit(before: Account, after: Account) -> dict[str, Any]:
+    return {
+        "actorId": "system:bootstrap",
+        "targetId": after.user_id,
+        "before": {"role": str(before.role), "status": str(before.status)},
+        "after": {"role": str(after.role), "status": str(after.status)},
+        "requestId": None,
+        "ip": None,
+        "userAgent": None,
+    }

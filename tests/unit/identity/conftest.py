@@ -1,0 +1,47 @@
+"""Identity's environment in moto: its table from template.yaml and a signing key in SSM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from identity.signing import SigningKey
+from tests.support.tokens import new_key, publish_jwks
+from tests.unit.kernel import harness
+
+SIGNING_KEY_PARAMETER = "/harambee/test/jwt/signing-key"
+
+
+@pytest.fixture
+def identity_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with mock_aws(), harness.fresh_caches():
+        name = harness.context_table("IdentityTable")
+        harness.use_context(monkeypatch, "identity", name)
+        yield name
+
+
+@pytest.fixture
+def signing_key(identity_table: str) -> SigningKey:
+    from identity import sessions
+
+    key = new_key("identity-test")
+    boto3.client("ssm").put_parameter(
+        Name=SIGNING_KEY_PARAMETER, Value=json.dumps(key.private_jwk), Type="SecureString", Overwrite=True
+    )
+    publish_jwks(key)
+    sessions._ssm_provider.cache_clear()
+    sessions._settings.cache_clear()
+    return key
+
+
+def outbox_events(table_name: str, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The envelopes waiting in the table's outbox, oldest first."""
+    items = boto3.client("dynamodb").scan(TableName=table_name)["Items"]
+    envelopes = [json.loads(item["envelope"]["S"]) for item in items if item["pk"]["S"].startswith("OUTBOX#")]
+    envelopes.sort(key=lambda envelope: envelope["timestamp"])
+    return [e for e in envelopes if event_type is None or e["eventType"] == event_type]

@@ -17,6 +17,7 @@ Every short-lived item carries `ttl` (epoch seconds) so DynamoDB removes it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -272,3 +273,40 @@ def find_one_time_token(kind: str, token_hash: str) -> OneTimeTokenRecord | None
         return OneTimeTokenRecord.get(f"{kind}#{token_hash}", kind, consistent_read=True)
     except OneTimeTokenRecord.DoesNotExist:
         return None
+
+
+# ------------------------------------------------------------------ admin listing
+
+STATUS_ORDER = ("active", "suspended")
+
+
+def list_accounts(
+    *, status: str | None, role: str | None, limit: int, start: dict[str, Any] | None
+) -> tuple[list[Account], dict[str, Any] | None]:
+    """A page of accounts by status (then role), newest first; with no status, each status in turn.
+
+    The resume point is {"status": ..., "key": LastEvaluatedKey | None}, so one cursor spans partitions.
+    """
+    statuses = [status] if status else list(STATUS_ORDER)
+    position = statuses.index(start["status"]) if start and start.get("status") in statuses else 0
+    last_key = start.get("key") if start else None
+    accounts: list[Account] = []
+    for current in statuses[position:]:
+        # Where to resume this partition if the page fills up: its start, or the last account kept.
+        kept_key: dict[str, Any] | None = last_key
+        condition = AccountsByStatus.gsi1sk.startswith(f"{role}#") if role else None
+        results = AccountRecord.by_status.query(
+            status_partition(current),
+            condition,
+            scan_index_forward=False,
+            limit=limit - len(accounts) + 1,
+            page_size=limit - len(accounts) + 1,
+            last_evaluated_key=last_key,
+        )
+        for record in results:
+            if len(accounts) == limit:
+                return accounts, {"status": current, "key": kept_key}
+            accounts.append(to_account(record))
+            kept_key = results.last_evaluated_key
+        last_key = None
+    return accounts, None

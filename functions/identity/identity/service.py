@@ -20,6 +20,7 @@ from identity import repository
 from identity.domain.accounts import Account, AccountStatus, normalize_email
 from identity.domain.login_throttle import ACCOUNT_POLICY, IP_POLICY, retry_after
 from identity.domain.passwords import check_policy, dummy_hash, hash_password, needs_rehash, verify_password
+from identity.oidc import ProviderIdentity, SignInRejected
 from identity.repository import AccountRecord, ClaimRecord, OneTimeTokenRecord
 
 VERIFICATION_LIFETIME = timedelta(hours=24)
@@ -364,3 +365,64 @@ def _system_audit(before: Account, after: Account) -> dict[str, Any]:
         "ip": None,
         "userAgent": None,
     }
+
+
+# ------------------------------------------------------------------ Google and social sign-in
+
+
+def sign_in_with_provider(identity: ProviderIdentity, *, now: datetime | None = None) -> Account:
+    """The account of a provider identity: found by subject, linked by verified email, or created."""
+    now = now or utcnow()
+    account = repository.account_by_google_subject(identity.subject)
+    if account is None:
+        if not identity.email_verified:
+            raise SignInRejected("The provider has not verified this email address")
+        account = _link_or_create(identity, now)
+    if not account.can_sign_in:
+        raise AccountSuspended("This account is suspended")
+    return account
+
+
+def _link_or_create(identity: ProviderIdentity, now: datetime) -> Account:
+    email = normalize_email(identity.email)
+    existing = repository.account_by_email(email)
+    claim = ClaimRecord(pk=repository.google_claim_pk(identity.subject), sk="GOOGLE")
+    if existing is not None:
+        # The provider vouches for the address, so the mailbox owner's account gains Google sign-in.
+        linked = existing.model_copy(
+            update={"google_subject": identity.subject, "email_verified": True, "updated_at": now}
+        )
+        with transaction() as tx:
+            tx.save(repository.to_record(linked), condition=AccountRecord.updated_at == existing.updated_at)
+            claim.user_id = linked.user_id
+            tx.save(claim, condition=ClaimRecord.pk.does_not_exist())
+            tx.emit(new_event("account.google_linked", _account_data(linked)))
+        return linked
+    created = Account(
+        user_id=str(uuid.uuid4()),
+        email=email,
+        name=identity.name,
+        email_verified=True,
+        google_subject=identity.subject,
+        created_at=now,
+        updated_at=now,
+    )
+    claim.user_id = created.user_id
+    with transaction() as tx:
+        tx.save(repository.to_record(created), condition=AccountRecord.pk.does_not_exist())
+        tx.save(
+            ClaimRecord(pk=repository.email_claim_pk(email), sk="EMAIL", user_id=created.user_id),
+            condition=ClaimRecord.pk.does_not_exist(),
+        )
+        tx.save(claim, condition=ClaimRecord.pk.does_not_exist())
+        tx.emit(new_event("account.registered", _account_data(created)))
+    return created
+
+
+def update_name(user_id: str, name: str, *, now: datetime | None = None) -> Account:
+    account = _require_account(user_id)
+    if account.name == name:
+        return account
+    renamed = account.model_copy(update={"name": name, "updated_at": now or utcnow()})
+    repository.to_record(renamed).save(condition=AccountRecord.updated_at == account.updated_at)
+    return renamed

@@ -39,6 +39,17 @@ def request_id(request: Request) -> str:
     return str(getattr(context, "aws_request_id", None) or uuid.uuid4())
 
 
+def source_ip(request: Request) -> str:
+    """The client's address as API Gateway saw it (requestContext.identity.sourceIp)."""
+    event = request.scope.get("aws.event") or {}
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or (request.client.host if request.client else "unknown"))
+
+
+def user_agent(request: Request) -> str | None:
+    return request.headers.get("user-agent")
+
+
 def ok(
     request: Request, data: Any, *, status: int = 200, pagination: dict[str, Any] | None = None
 ) -> JSONResponse:
@@ -53,7 +64,11 @@ def error_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.details)
+    retry_after = exc.details.get("retryAfter") if isinstance(exc.details, dict) else None
+    if exc.status == 429 and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

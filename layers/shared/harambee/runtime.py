@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 LambdaResult = dict[str, Any]
+# No route takes more than a few KiB of JSON; refuse large bodies before parsing them.
+MAX_BODY_CHARACTERS = 256 * 1024
 EventHandler = Callable[[dict[str, Any], Any], LambdaResult]
 Job = Callable[[dict[str, Any]], Any]
 
@@ -91,6 +93,8 @@ class LambdaEntry:
         match trigger:
             case Trigger.HTTP if self._app is not None:
                 set_correlation_id(correlation_id_from_http(event))
+                if len(event.get("body") or "") > MAX_BODY_CHARACTERS:
+                    return _too_large(event)
                 return self._http_adapter()(event, context)
             case Trigger.QUEUE if self._consumer is not None:
                 return self._consumer(event, context)
@@ -118,6 +122,21 @@ class LambdaEntry:
             raise UnknownJob(f"No job named {name!r}", details={"known": sorted(jobs)})
         logger.info("Running job", extra={"job": name})
         return job(event)
+
+
+def _too_large(event: dict[str, Any]) -> LambdaResult:
+    import json
+
+    from harambee.envelope import failure
+
+    request_id = str((event.get("requestContext") or {}).get("requestId", ""))
+    message = f"Request body is larger than {MAX_BODY_CHARACTERS // 1024} KiB"
+    return {
+        "statusCode": 413,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(failure("PAYLOAD_TOO_LARGE", message, request_id)),
+        "isBase64Encoded": False,
+    }
 
 
 def _default_relay() -> EventHandler:

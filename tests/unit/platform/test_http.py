@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi import Request
 from harambee.auth import AdminCaller, CurrentCaller, MaybeCaller
-from harambee.errors import InvalidTransition, NotFound
+from harambee.errors import InvalidTransition, NotFound, RateLimited
 from harambee.http import create_app, ok
 from harambee.runtime import LambdaEntry
 from pydantic import BaseModel, Field
@@ -42,6 +42,11 @@ def transition() -> Any:
 @app.get("/api/probe/boom")
 def boom() -> Any:
     raise RuntimeError("secret internals: password=hunter2")
+
+
+@app.get("/api/probe/limited")
+def limited() -> Any:
+    raise RateLimited("Slow down", details={"retryAfter": 7})
 
 
 @app.get("/api/probe/me")
@@ -144,3 +149,14 @@ def test_admin_routes_refuse_a_user_token_and_accept_an_admin() -> None:
     status, body = call("GET", "/api/probe/admin", authorizer=USER)
     assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
     assert call("GET", "/api/probe/admin", authorizer=ADMIN)[0] == 200
+
+
+def test_an_oversized_body_is_refused_before_it_is_parsed() -> None:
+    status, body = call("POST", "/api/probe/pledges", body='{"amount": 1, "pad": "' + "x" * 300_000 + '"}')
+    assert (status, body["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert body["meta"]["requestId"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+
+def test_a_rate_limit_answer_says_when_to_retry() -> None:
+    response = handler(api_event("GET", "/api/probe/limited"), FakeLambdaContext())
+    assert (response["statusCode"], response["headers"]["retry-after"]) == (429, "7")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi import Request
+from pydantic import BaseModel, Field
+
 from harambee.auth import AdminCaller, CurrentCaller, MaybeCaller
 from harambee.errors import InvalidTransition, NotFound, RateLimited
 from harambee.http import create_app, ok
 from harambee.runtime import LambdaEntry
-from pydantic import BaseModel, Field
-
 from tests.support.events import FakeLambdaContext, api_event
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from devstack.openapi import OPENAPI_PATH, app_of, app_routes, build, render
 from devstack.template import Template
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harambee.runtime import LambdaEntry, Trigger, UnknownJob, classify
 
+from harambee.runtime import LambdaEntry, Trigger, UnknownJob, classify
 from tests.support.events import FakeLambdaContext, api_event
 
 

@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 import pytest
+
 from devstack.template import Template, samconfig_parameters
 
 CONTEXTS = [

@@ -24,6 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from harambee.auth import Role
+from harambee.pagination import InvalidCursor
 from harambee.settings import TableMeta
 from identity.domain.accounts import Account, AccountStatus
 from identity.domain.login_throttle import WINDOW, FailureRecord
@@ -281,19 +282,24 @@ STATUS_ORDER = ("active", "suspended")
 
 
 def list_accounts(
-    *, status: str | None, role: str | None, limit: int, start: dict[str, Any] | None
+    *, status: str | None, role: str | None, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[Account], dict[str, Any] | None]:
     """A page of accounts by status (then role), newest first; with no status, each status in turn.
 
-    The resume point is {"status": ..., "key": LastEvaluatedKey | None}, so one cursor spans partitions.
+    The resume key is DynamoDB's LastEvaluatedKey, or just {"gsi1pk"} for "the start of that status".
     """
     statuses = [status] if status else list(STATUS_ORDER)
-    position = statuses.index(start["status"]) if start and start.get("status") in statuses else 0
-    last_key = start.get("key") if start else None
+    position, last_key = 0, None
+    if start_key is not None:
+        resumed = str(start_key.get("gsi1pk", {}).get("S", "")).removeprefix("ACCOUNTS#")
+        if resumed not in statuses:
+            raise InvalidCursor("The `next` cursor belongs to another list")
+        position = statuses.index(resumed)
+        last_key = start_key if "pk" in start_key else None
     accounts: list[Account] = []
     for current in statuses[position:]:
-        # Where to resume this partition if the page fills up: its start, or the last account kept.
-        kept_key: dict[str, Any] | None = last_key
+        # Where to resume if the page fills up here: this status's start, or the last account kept.
+        kept_key: dict[str, Any] = last_key or {"gsi1pk": {"S": status_partition(current)}}
         condition = AccountsByStatus.gsi1sk.startswith(f"{role}#") if role else None
         results = AccountRecord.by_status.query(
             status_partition(current),
@@ -305,8 +311,8 @@ def list_accounts(
         )
         for record in results:
             if len(accounts) == limit:
-                return accounts, {"status": current, "key": kept_key}
+                return accounts, kept_key
             accounts.append(to_account(record))
-            kept_key = results.last_evaluated_key
+            kept_key = results.last_evaluated_key or kept_key
         last_key = None
     return accounts, None

@@ -1,7 +1,7 @@
-"""Lambda entry of the profiles context: parse the trigger, call the domain, return."""
+"""Lambda entry of the profiles context: its routes, its avatar inbox and its outbox relay."""
 
-from harambee.http import create_app
 from harambee.runtime import LambdaEntry
+from profiles.api import app
+from profiles.uploads import handle_avatar_notifications
 
-app = create_app("profiles")
-handler = LambdaEntry(app)
+handler = LambdaEntry(app, consumer=handle_avatar_notifications)

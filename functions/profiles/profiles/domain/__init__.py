@@ -1,0 +1,1 @@
+"""Profile rules: what a user may set about themselves. No AWS, no HTTP."""

@@ -25,6 +25,7 @@ from identity.service import (
 from identity.sessions import InvalidRefreshToken
 from identity.signing import SigningKey
 from tests.unit.identity.conftest import outbox_events
+from tests.unit.kernel import harness
 
 LINKS = LinkBuilder("https://app.harambee.test")
 PASSWORD = "correct horse battery staple"
@@ -242,3 +243,19 @@ def test_ensure_admin_creates_once_then_promotes(identity_table: str) -> None:
     user = register()
     promoted, _ = service.ensure_admin(str(user.email), None, now=NOW)
     assert (promoted.user_id, promoted.role) == (user.user_id, Role.ADMIN)
+
+
+def test_account_deleted_erases_credentials_once_and_frees_the_address(identity_table: str) -> None:
+    from harambee.events import DomainEvent
+    from identity.consumers import consumer
+
+    account = register()
+    deleted = DomainEvent(
+        event_type="account.deleted",
+        source="harambee.profiles",
+        data={"userId": account.user_id, "deletedAt": NOW.isoformat()},
+    )
+    assert consumer(harness.deliveries(deleted, deleted), None) == {"batchItemFailures": []}
+    with pytest.raises(InvalidCredentials):
+        service.authenticate("amina@example.org", PASSWORD, source_ip="198.51.100.1", now=NOW)
+    assert register().user_id != account.user_id

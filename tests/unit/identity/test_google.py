@@ -1,0 +1,139 @@
+"""Google sign-in end to end against a local OpenID Connect provider, through identity's handler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from identity import oidc
+from identity.signing import SigningKey
+from tests.support.events import FakeLambdaContext, api_event
+from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider, running_provider
+
+
+@pytest.fixture
+def provider(signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
+    with running_provider() as fake:
+        monkeypatch.setenv("OIDC_ISSUER", fake.issuer)
+        monkeypatch.setenv("GOOGLE_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv("GOOGLE_REDIRECT_URI", "http://127.0.0.1:3000/api/auth/google/callback")
+        oidc.client.cache_clear()
+        yield fake
+        oidc.client.cache_clear()
+
+
+def call(
+    method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None
+) -> tuple[int, Any, dict]:
+    from identity.handler import handler
+
+    event = api_event(method, path, query=query, body=None if body is None else json.dumps(body))
+    response = handler(event, FakeLambdaContext())
+    parsed = json.loads(response["body"]) if response.get("body") else {}
+    return response["statusCode"], parsed.get("data", parsed.get("error")), response.get("headers", {})
+
+
+def start_sign_in() -> dict[str, str]:
+    """Our redirect to the provider, followed as a browser would; returns the callback's query."""
+    status, _, headers = call("GET", "/api/auth/google")
+    assert status == 302
+    authorize = urlparse(headers["location"])
+    sent = {name: values[0] for name, values in parse_qs(authorize.query).items()}
+    assert sent["code_challenge_method"] == "S256"
+    assert sent["scope"] == "openid email profile"
+    assert len(sent["state"]) >= 24
+    assert len(sent["nonce"]) >= 24
+    back = httpx.get(headers["location"], follow_redirects=False)
+    return {name: values[0] for name, values in parse_qs(urlparse(back.headers["location"]).query).items()}
+
+
+def test_a_first_google_sign_in_creates_a_verified_account_and_signs_in(provider: FakeProvider) -> None:
+    callback = start_sign_in()
+    status, signed_in, _ = call("GET", "/api/auth/google/callback", query=callback)
+    assert status == 200
+    assert signed_in["user"]["email"] == "amina@example.org"
+    assert signed_in["user"]["emailVerified"] is True
+    assert signed_in["user"]["googleLinked"] is True
+    assert signed_in["user"]["hasPassword"] is False
+    assert signed_in["tokens"]["tokenType"] == "Bearer"
+
+
+def test_a_callback_cannot_be_replayed(provider: FakeProvider) -> None:
+    callback = start_sign_in()
+    assert call("GET", "/api/auth/google/callback", query=callback)[0] == 200
+    status, error, _ = call("GET", "/api/auth/google/callback", query=callback)
+    assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
+
+
+def test_a_forged_state_is_refused_before_the_provider_is_asked(provider: FakeProvider) -> None:
+    callback = start_sign_in()
+    status, _, _ = call("GET", "/api/auth/google/callback", query={**callback, "state": "x" * 32})
+    assert status == 401
+    assert provider.token_requests == 0
+
+
+def test_an_id_token_with_another_nonce_is_refused(provider: FakeProvider) -> None:
+    provider.nonce_override = "someone-elses-sign-in"
+    status, error, _ = call("GET", "/api/auth/google/callback", query=start_sign_in())
+    assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
+
+
+def test_google_links_to_the_existing_account_of_the_same_verified_address(provider: FakeProvider) -> None:
+    status, registered, _ = call(
+        "POST",
+        "/api/auth/register",
+        body={"email": "Amina@example.org", "password": "correct horse battery staple"},
+    )
+    assert status == 201
+    signed_in = call("GET", "/api/auth/google/callback", query=start_sign_in())[1]
+    assert signed_in["user"]["userId"] == registered["user"]["userId"]
+    assert signed_in["user"]["hasPassword"] is True
+    assert signed_in["user"]["googleLinked"] is True
+
+
+def test_an_unverified_provider_address_cannot_claim_an_account(provider: FakeProvider) -> None:
+    provider.user.email_verified = False
+    status, _, _ = call("GET", "/api/auth/google/callback", query=start_sign_in())
+    assert status == 401
+
+
+def test_social_login_exchanges_a_provider_id_token(provider: FakeProvider) -> None:
+    token = provider.id_token(nonce=None)
+    status, signed_in, _ = call(
+        "POST", "/api/auth/social-login", body={"provider": "google", "idToken": token}
+    )
+    assert status == 200
+    assert signed_in["user"]["googleLinked"] is True
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda p: p.id_token(nonce=None, audience="someone-else"),
+        lambda p: p.id_token(nonce=None, lifetime=-600),
+        lambda p: FakeProvider(issuer=p.issuer, kid=p.kid).id_token(nonce=None),
+        lambda p: p.id_token(nonce=None, iss="https://evil.example"),
+    ],
+    ids=["wrong-audience", "expired", "other-key-same-kid", "other-issuer"],
+)
+def test_social_login_refuses_forged_or_stale_id_tokens(provider: FakeProvider, forge: Any) -> None:
+    status, error, _ = call(
+        "POST", "/api/auth/social-login", body={"provider": "google", "idToken": forge(provider)}
+    )
+    assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
+
+
+def test_an_unreachable_provider_is_a_502_not_a_crash(
+    signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OIDC_ISSUER", "http://127.0.0.1:9")
+    oidc.client.cache_clear()
+    status, error, _ = call("GET", "/api/auth/google")
+    oidc.client.cache_clear()
+    assert (status, error["code"]) == (502, "IDENTITY_PROVIDER_UNAVAILABLE")

@@ -82,10 +82,11 @@ class LambdaEntry:
         self._stream = stream
         self._schedules = dict(schedules or {})
         self._tasks = dict(tasks or {})
-        self.__call__ = instrument(self._dispatch)  # type: ignore[method-assign]
+        self._instrumented = instrument(self._dispatch)
 
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:  # replaced in __init__
-        return self._dispatch(event, context)
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        # Python looks `__call__` up on the class, so an instance attribute would never be called.
+        return self._instrumented(event, context)
 
     def _dispatch(self, event: dict[str, Any], context: Any) -> Any:
         trigger = classify(event)

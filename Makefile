@@ -30,7 +30,7 @@ format: ## Apply ruff's fixes and formatting
 	$(RUN) ruff format .
 
 typecheck: ## mypy (strict) over the kernel, the contexts and the local stack
-	$(RUN) mypy layers/shared/harambee functions infra/devstack
+	$(RUN) mypy
 
 cfn-lint: ## Lint template.yaml
 	$(RUN) cfn-lint template.yaml

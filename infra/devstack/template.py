@@ -161,6 +161,8 @@ def _merge_globals(defaults: dict[str, Any], properties: dict[str, Any]) -> dict
 def samconfig_parameters(environment: str = "local", path: Path = SAMCONFIG_PATH) -> dict[str, str]:
     """The parameter_overrides samconfig.toml gives an environment (`Key=Value` pairs)."""
     config = tomllib.loads(path.read_text(encoding="utf-8"))
-    overrides = config.get(environment, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    overrides = (
+        config.get(environment, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    )
     pairs = overrides.split() if isinstance(overrides, str) else list(overrides)
     return dict(pair.split("=", 1) for pair in pairs)

@@ -289,6 +289,41 @@ class TokenBucket:
         return False
 
 
+@dataclass
+class Throttles:
+    """API Gateway's throttling: the stage-wide MethodSettings ("/*", "*") and per-method overrides."""
+
+    default: TokenBucket | None = None
+    per_method: dict[tuple[str, str], TokenBucket] = field(default_factory=dict)
+
+    @classmethod
+    def from_method_settings(cls, settings: list[dict[str, Any]]) -> Throttles:
+        throttles = cls()
+        for setting in settings:
+            if "ThrottlingRateLimit" not in setting:
+                continue
+            bucket = TokenBucket(
+                float(setting["ThrottlingRateLimit"]), float(setting.get("ThrottlingBurstLimit", 1))
+            )
+            resource, method = str(setting.get("ResourcePath", "/*")), str(setting.get("HttpMethod", "*"))
+            if resource == "/*" and method == "*":
+                throttles.default = bucket
+            else:
+                # MethodSettings encode the resource path's slashes as ~1 ("/~1api~1auth~1login").
+                path = "/" + resource.replace("~1", "/").lstrip("/")
+                throttles.per_method[(path, method.upper())] = bucket
+        return throttles
+
+    def take(self, resource: str | None, method: str) -> bool:
+        """Whether this request may pass: the method's own limit if it has one, else the stage's."""
+        bucket = (
+            self.per_method.get((resource or "", method))
+            or self.per_method.get((resource or "", "*"))
+            or self.default
+        )
+        return bucket.take() if bucket is not None else True
+
+
 def lambda_response(payload: Any) -> tuple[int, list[tuple[str, str]], bytes] | None:
     """Status, headers and body from a proxy integration's result; None when API Gateway would 502."""
     if not isinstance(payload, dict) or "statusCode" not in payload:

@@ -1,5 +1,5 @@
 """`harambee-local`: run template.yaml on this machine (`dev`), invoke one function (`invoke`),
-fire a schedule now (`fire`) and list the routes (`routes`)."""
+fire a schedule now (`fire`), create or promote an admin (`create-admin`) and list the routes (`routes`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from devstack.template import ROOT, Template
 
 # Tests point HARAMBEE_LOCAL_STATE elsewhere so they never touch a developer's running stack.
 STATE_PATH = Path(os.environ.get("HARAMBEE_LOCAL_STATE") or ROOT / ".devstack" / "state.json")
+# The first administrator `dev` creates; documented in the README and printed at start-up.
+DEFAULT_ADMIN_EMAIL = "admin@example.org"
+DEFAULT_ADMIN_PASSWORD = "harambee-local-admin"  # noqa: S105 - a local-only, printed default
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -59,6 +62,7 @@ def dev(args: argparse.Namespace) -> int:
         schedules=not args.no_schedules,
         parameter_overrides=_overrides(args.parameter_overrides),
         worker_capacity=args.workers,
+        admin=_local_admin(),
     )
     with stack:
         status = stack.status()
@@ -77,6 +81,8 @@ def dev(args: argparse.Namespace) -> int:
             )
             clock = "off (fire one with `harambee-local fire <name>`)" if args.no_schedules else "on"
             print(f"Clock    {clock}")
+            email, password = _local_admin()
+            print(f"Admin    {email} / {password}  (HARAMBEE_ADMIN_EMAIL, HARAMBEE_ADMIN_PASSWORD)")
             print("Ready. Ctrl-C stops everything.", flush=True)
             stopping.wait()
             print("Stopping...", flush=True)
@@ -86,28 +92,46 @@ def dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_admin() -> tuple[str, str]:
+    return (
+        os.environ.get("HARAMBEE_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
+        os.environ.get("HARAMBEE_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
+    )
+
+
 def invoke(args: argparse.Namespace) -> int:
+    event_path = Path(args.event)
+    event = json.loads(event_path.read_text(encoding="utf-8")) if args.event != "-" else json.load(sys.stdin)
+    payload, failed = _invoke_locally(
+        args.function, event, args.endpoint, _overrides(args.parameter_overrides)
+    )
+    print(json.dumps(payload, indent=2))
+    return 1 if failed else 0
+
+
+def _invoke_locally(
+    function: str, event: Any, endpoint: str | None, overrides: dict[str, str]
+) -> tuple[Any, bool]:
+    """Run one invocation in a fresh worker against the running stack's moto, or a fresh one."""
     from devstack.stack import LocalStack
     from devstack.workers import FunctionPool, print_log
 
-    event_path = Path(args.event)
-    event = json.loads(event_path.read_text(encoding="utf-8")) if args.event != "-" else json.load(sys.stdin)
     template = Template()
-    if args.function not in template.functions:
-        raise SystemExit(f"No function {args.function!r}; functions: {', '.join(sorted(template.functions))}")
-    endpoint = args.endpoint or (running_stack() or {}).get("moto")
+    if function not in template.functions:
+        raise SystemExit(f"No function {function!r}; functions: {', '.join(sorted(template.functions))}")
+    endpoint = endpoint or (running_stack() or {}).get("moto")
     # Names and variables are resolved by a stack object; without a running one it also provisions moto.
     stack = LocalStack(
         gateway_port=0,
         moto_port=0,
         schedules=False,
-        parameter_overrides=_overrides(args.parameter_overrides),
+        parameter_overrides=overrides,
         serve_api=False,
         run_pollers=False,
     )
     if endpoint:
         stack.attach(endpoint)
-        pool = FunctionPool(stack.runtime(template.functions[args.function]), 1, print_log)
+        pool = FunctionPool(stack.runtime(template.functions[function]), 1, print_log)
         try:
             outcome = pool.invoke(event)
         finally:
@@ -115,14 +139,37 @@ def invoke(args: argparse.Namespace) -> int:
                 worker.stop()
     else:
         with stack:
-            pool = FunctionPool(stack.runtime(template.functions[args.function]), 1, print_log)
+            pool = FunctionPool(stack.runtime(template.functions[function]), 1, print_log)
             try:
                 outcome = pool.invoke(event)
             finally:
                 for worker in pool.close():
                     worker.stop()
-    print(json.dumps(outcome.payload, indent=2))
-    return 1 if outcome.error else 0
+    return outcome.payload, outcome.error
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    """Create or promote an admin: on the running local stack, or on a deployed stage's function."""
+    import getpass
+
+    password = os.environ.get("HARAMBEE_ADMIN_PASSWORD")
+    if password is None and not args.promote_only and sys.stdin.isatty():
+        password = getpass.getpass("Password for a new admin (empty to only promote an existing account): ")
+    event = {"task": "admin.ensure", "email": args.email, "password": password or None}
+    if args.function:
+        payload, failed = _invoke_deployed(args.function, event)
+    else:
+        payload, failed = _invoke_locally("IdentityFunction", event, None, {})
+    print(json.dumps(payload, indent=2))
+    return 1 if failed else 0
+
+
+def _invoke_deployed(function: str, event: dict[str, Any]) -> tuple[Any, bool]:
+    """Invoke a deployed function with the caller's AWS credentials (IAM decides who may)."""
+    import boto3
+
+    answer = boto3.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    return json.loads(answer["Payload"].read() or b"null"), "FunctionError" in answer
 
 
 def _control(method: str, path: str) -> tuple[int, Any]:
@@ -181,6 +228,16 @@ def parser() -> argparse.ArgumentParser:
         "schedule", help="<LogicalId>.<EventName>, e.g. PipelineCanaryStateMachine.EveryFifteenMinutes"
     )
     now.set_defaults(run=fire)
+
+    admin = commands.add_parser(
+        "create-admin", help="create or promote an admin (local stack, or --function on any stage)"
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument(
+        "--function", help="deployed IdentityFunction name or ARN (default: the running local stack)"
+    )
+    admin.add_argument("--promote-only", action="store_true", help="never create; only promote an account")
+    admin.set_defaults(run=create_admin)
 
     listing = commands.add_parser("routes", help="list the API routes of template.yaml")
     listing.set_defaults(run=routes)

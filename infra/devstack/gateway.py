@@ -21,7 +21,7 @@ from devstack.apigateway import (
     GatewayResponses,
     HttpRequest,
     Stage,
-    TokenBucket,
+    Throttles,
     authorizer_context,
     authorizer_event,
     lambda_response,
@@ -85,7 +85,7 @@ class ApiGateway:
         authorizers: dict[str, AuthorizerConfig],
         invoke: Invoke,
         *,
-        throttle: TokenBucket | None = None,
+        throttle: Throttles | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
         self.routes = routes
@@ -107,12 +107,12 @@ class ApiGateway:
     def _handle(self, request: HttpRequest) -> GatewayResponse:
         if len(request.body) > MAX_BODY_BYTES:
             raise _Rejection("REQUEST_TOO_LARGE")
+        matched = self.routes.match(request.method, request.path)
         if self.throttle is not None:
             with self._throttle_lock:
-                allowed = self.throttle.take()
+                allowed = self.throttle.take(matched.route.path if matched else None, request.method)
             if not allowed:
                 raise _Rejection("THROTTLED")
-        matched = self.routes.match(request.method, request.path)
         if matched is None:
             raise _Rejection("MISSING_AUTHENTICATION_TOKEN")
         authorizer = self._authorize(request, matched) if matched.route.authorizer else None

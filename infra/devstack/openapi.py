@@ -26,15 +26,17 @@ def app_of(spec: FunctionSpec) -> Any:
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
-    """(METHOD, path) for every route the app serves (HEAD is implied by GET on API Gateway)."""
-    from fastapi.routing import APIRoute
+    """(METHOD, path) for every route the app serves, read from its OpenAPI document.
 
+    The document is FastAPI's public view of every route, included routers too (their route
+    objects are private to FastAPI); HEAD is implied by GET on API Gateway.
+    """
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
     return {
-        (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-        if method != "HEAD"
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method in HTTP_METHODS and method != "head"
     }
 
 

@@ -274,8 +274,25 @@ def _create_topic(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None
 
 def _create_bucket(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
     name = ctx.stack.physical_name(logical_id)
-    ctx.client("s3").create_bucket(Bucket=name)
+    s3 = ctx.client("s3")
+    s3.create_bucket(Bucket=name)
     ctx.stack.buckets[logical_id] = name
+    # Queues exist by now, so the notification targets resolve; moto then sends ObjectCreated to SQS.
+    notifications = ctx.resolve(props.get("NotificationConfiguration") or {})
+    queues = [_queue_notification(target) for target in notifications.get("QueueConfigurations", [])]
+    if queues:
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+        )
+
+
+def _queue_notification(target: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's QueueConfiguration in the shape of S3's PutBucketNotificationConfiguration."""
+    notification: dict[str, Any] = {"QueueArn": target["Queue"], "Events": [target["Event"]]}
+    rules = ((target.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+    if rules:
+        notification["Filter"] = {"Key": {"FilterRules": rules}}
+    return notification
 
 
 def _create_bus(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import devkey, stepfunctions
-from devstack.apigateway import GatewayResponses, Stage, TokenBucket
+from devstack.apigateway import GatewayResponses, Stage, Throttles
 from devstack.gateway import ApiGateway, AuthorizerConfig, GatewayServer
 from devstack.intrinsics import REGION
 from devstack.pollers import MappingSettings, Poller, SqsPoller, StreamPoller
@@ -59,6 +59,7 @@ class LocalStack:
         key_path: Path = devkey.KEY_PATH,
         serve_api: bool = True,
         run_pollers: bool = True,
+        admin: tuple[str, str] | None = None,
     ) -> None:
         self.template = template or Template()
         self.gateway_port = gateway_port
@@ -74,6 +75,8 @@ class LocalStack:
         self.key_path = key_path
         self.serve_api = serve_api
         self.run_pollers = run_pollers
+        # (email, password) of an administrator to create or promote once the stack is up.
+        self.admin = admin
         self.moto: Any = None
         self.resources: StackResources | None = None
         self.pools: WorkerPools | None = None
@@ -110,6 +113,8 @@ class LocalStack:
         self._publish_signing_key()
         self.pools = WorkerPools(self._runtimes(), self.worker_capacity, self.log_sink)
         stepfunctions.install(self._route_moto_invocation)
+        if self.admin is not None:
+            self.ensure_admin(*self.admin)
         if self.run_pollers:
             self.pollers = self._build_pollers()
             for poller in self.pollers:
@@ -248,6 +253,16 @@ class LocalStack:
                 self.log(f"Schedule {name} could not fire: {error}")
 
         threading.Thread(target=run, name=f"fire-{name}", daemon=True).start()
+
+    def ensure_admin(self, email: str, password: str | None) -> dict[str, Any]:
+        """Create or promote an administrator through identity's `admin.ensure` task."""
+        outcome = self.invoke(
+            "IdentityFunction", {"task": "admin.ensure", "email": email, "password": password}
+        )
+        if outcome.error:
+            raise RuntimeError(f"Could not create the admin {email}: {outcome.payload}")
+        created: dict[str, Any] = outcome.payload
+        return created
 
     def status(self) -> dict[str, Any]:
         """A summary for the console and GET /_local/status."""
@@ -418,12 +433,7 @@ class LocalStack:
             )
             for name, config in ((api_props.get("Auth") or {}).get("Authorizers") or {}).items()
         }
-        throttle = None
-        for setting in api_props.get("MethodSettings") or []:
-            if "ThrottlingRateLimit" in setting:
-                throttle = TokenBucket(
-                    float(setting["ThrottlingRateLimit"]), float(setting.get("ThrottlingBurstLimit", 1))
-                )
+        throttle = Throttles.from_method_settings(list(api_props.get("MethodSettings") or []))
         gateway = ApiGateway(
             RouteTable(self.template.routes),
             stage,

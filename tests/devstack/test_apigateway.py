@@ -127,3 +127,29 @@ def test_lambda_proxy_results_are_unpacked_and_malformed_ones_refused():
     )
     assert lambda_response({"body": "no status"}) is None
     assert lambda_response("just a string") is None
+
+
+def test_given_a_login_override_when_requests_arrive_then_it_limits_only_that_method():
+    from devstack.apigateway import Throttles
+
+    throttles = Throttles.from_method_settings(
+        [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": 1000,
+                "ThrottlingBurstLimit": 1000,
+            },
+            {
+                "ResourcePath": "/~1api~1auth~1login",
+                "HttpMethod": "POST",
+                "ThrottlingRateLimit": 1,
+                "ThrottlingBurstLimit": 2,
+            },
+        ]
+    )
+    login = [throttles.take("/api/auth/login", "POST") for _ in range(3)]
+    others = [throttles.take("/api/auth/me", "GET") for _ in range(50)]
+    assert login == [True, True, False]
+    assert all(others)
+    assert throttles.take(None, "GET")  # an unknown route still counts against the stage

@@ -18,6 +18,8 @@ from devstack.stack import LocalStack
 CANARY_TIMEOUT_SECONDS = "25"
 # Local-only: failed SQS messages come back after 1 s, so maxReceiveCount is reached in seconds.
 VISIBILITY_TIMEOUT_SECONDS = 1
+ADMIN_EMAIL = "root@example.org"
+ADMIN_PASSWORD = "e2e admin passphrase"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -37,6 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         parameter_overrides={"CanaryTimeoutSeconds": CANARY_TIMEOUT_SECONDS},
         queue_visibility_timeout=VISIBILITY_TIMEOUT_SECONDS,
         key_path=key_path,
+        admin=(ADMIN_EMAIL, ADMIN_PASSWORD),
         log_sink=lambda function, line: None,
         log=lambda line: None,
     ) as running:

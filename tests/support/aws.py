@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+
 from devstack.provision import create_table
 from devstack.template import Template
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from harambee.auth import AdminCaller, Role
@@ -15,6 +15,7 @@ from identity.domain.accounts import AccountStatus
 from identity.models import RoleChange, StatusChange, UserView
 
 router = APIRouter(tags=["admin"])
+UserId = Annotated[str, Path(alias="userId", min_length=1, max_length=64)]
 
 
 def _audit(request: Request, caller: AdminCaller) -> service.AuditContext:
@@ -41,13 +42,15 @@ def list_users(
     return ok(request, items, pagination=listed.pagination())
 
 
-@router.patch("/api/admin/users/{user_id}/status", summary="Suspend or reactivate an account")
-def change_status(request: Request, caller: AdminCaller, user_id: str, change: StatusChange) -> JSONResponse:
+@router.patch("/api/admin/users/{userId}/status", summary="Suspend or reactivate an account")
+def change_status(
+    request: Request, caller: AdminCaller, user_id: UserId, change: StatusChange
+) -> JSONResponse:
     account = service.change_status(user_id, change.status, _audit(request, caller))
     return ok(request, UserView.of(account).model_dump(by_alias=True, mode="json"))
 
 
-@router.patch("/api/admin/users/{user_id}/role", summary="Make an account USER or ADMIN")
-def change_role(request: Request, caller: AdminCaller, user_id: str, change: RoleChange) -> JSONResponse:
+@router.patch("/api/admin/users/{userId}/role", summary="Make an account USER or ADMIN")
+def change_role(request: Request, caller: AdminCaller, user_id: UserId, change: RoleChange) -> JSONResponse:
     account = service.change_role(user_id, change.role, _audit(request, caller))
     return ok(request, UserView.of(account).model_dump(by_alias=True, mode="json"))

@@ -33,12 +33,25 @@ class OidcSettings(BaseModel):
 
     issuer: str = Field("https://accounts.google.com", alias="OIDC_ISSUER")
     client_id: str = Field("", alias="GOOGLE_CLIENT_ID")
+    # Local runs and tests may set it; deployed stages read it from SSM (never from the template).
     client_secret: str = Field("", alias="GOOGLE_CLIENT_SECRET")
+    secrets_prefix: str = Field("/harambee/local", alias="SECRETS_PREFIX")
     redirect_uri: str = Field("http://127.0.0.1:3000/api/auth/google/callback", alias="GOOGLE_REDIRECT_URI")
 
     @classmethod
     def from_environ(cls) -> OidcSettings:
         return cls.model_validate(dict(os.environ))
+
+    def resolved_client_secret(self) -> str:
+        if self.client_secret:
+            return self.client_secret
+        from aws_lambda_powertools.utilities import parameters
+
+        from harambee import aws
+
+        provider = parameters.SSMProvider(boto3_client=aws.client("ssm"))
+        name = f"{self.secrets_prefix.rstrip('/')}/google/client-secret"
+        return str(provider.get(name, decrypt=True, max_age=300))
 
     @property
     def accepted_issuers(self) -> set[str]:
@@ -165,7 +178,7 @@ class OidcClient:
                     "code": code,
                     "redirect_uri": self.settings.redirect_uri,
                     "client_id": self.settings.client_id,
-                    "client_secret": self.settings.client_secret,
+                    "client_secret": self.settings.resolved_client_secret(),
                     "code_verifier": stored.code_verifier,
                 },
                 headers={"Accept": "application/json"},

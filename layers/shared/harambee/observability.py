@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -16,9 +17,12 @@ from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
+# Most invocations publish no application metric; Powertools would warn about it on every one.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 CORRELATION_HEADER = "x-correlation-id"
+
 
 def tracing_enabled() -> bool:
     return os.environ.get("HARAMBEE_TRACING", "false").lower() == "true"

@@ -25,7 +25,7 @@ def test_no_function_without_template_routes_serves_http() -> None:
         if spec.routes:
             continue
         module = __import__(spec.module, fromlist=["handler"])
-        assert not app_routes(getattr(module, "app", None) or _NoApp()), name
+        assert getattr(module, "app", None) is None, f"{name} has no routes in template.yaml but an app"
 
 
 def test_committed_openapi_document_is_current() -> None:
@@ -39,7 +39,3 @@ def test_openapi_marks_exactly_the_authorized_routes_as_needing_a_bearer_token()
     for route in TEMPLATE.routes:
         operation = document["paths"][route.path][route.method.lower()]
         assert bool(operation["security"]) == bool(route.authorizer), f"{route.method} {route.path}"
-
-
-class _NoApp:
-    routes: list[object] = []

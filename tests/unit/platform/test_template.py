@@ -167,8 +167,11 @@ def test_the_api_has_a_jwt_authorizer_throttling_and_envelope_gateway_responses(
     authorizer = api["Auth"]["Authorizers"]["JwtAuthorizer"]
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    (throttle,) = api["MethodSettings"]
-    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    stage_wide, login = api["MethodSettings"]
+    assert (stage_wide["ResourcePath"], stage_wide["HttpMethod"]) == ("/*", "*")
+    assert stage_wide["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    # Login gets its own, lower limit in front of the function's per-account and per-IP throttling.
+    assert (login["ResourcePath"], login["HttpMethod"]) == ("/~1api~1auth~1login", "POST")
     responses = api["GatewayResponses"]
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"

@@ -1,14 +1,13 @@
-"""Lambda entry of the admin context: HTTP routes, its inbox, its outbox relay, the canary tasks."""
+"""Lambda entry of the admin context: HTTP routes, its inbox, its outbox relay, the canary tasks.
+
+Queue and task code is named, not imported, so an HTTP cold start does not load it.
+"""
 
 from admin.api import app
-from admin.canary import CONSUMER, emit_heartbeat, report_failure, resume_canary
-from admin.models import HEARTBEAT
-from harambee.consumer import EventConsumer
 from harambee.runtime import LambdaEntry
 
-consumer = EventConsumer(CONSUMER, {HEARTBEAT: resume_canary})
 handler = LambdaEntry(
     app,
-    consumer=consumer,
-    tasks={"canary.emit": emit_heartbeat, "canary.failed": report_failure},
+    consumer="admin.inbox:consumer",
+    tasks={"canary.emit": "admin.canary:emit_heartbeat", "canary.failed": "admin.canary:report_failure"},
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from harambee.auth import Role
-from identity.domain.accounts import Account, AccountStatus
+from identity.domain.accounts import Account, AccountStatus, EmailAddress
 from identity.sessions import TokenPair
 
 
@@ -20,7 +20,7 @@ class Request(BaseModel):
 
 
 class Registration(Request):
-    email: EmailStr = Field(max_length=254)
+    email: EmailAddress
     password: str = Field(min_length=1, max_length=1024)
     name: str | None = Field(None, min_length=1, max_length=100)
 

@@ -2,6 +2,5 @@
 
 from harambee.runtime import LambdaEntry
 from profiles.api import app
-from profiles.uploads import handle_avatar_notifications
 
-handler = LambdaEntry(app, consumer=handle_avatar_notifications)
+handler = LambdaEntry(app, consumer="profiles.uploads:handle_avatar_notifications")

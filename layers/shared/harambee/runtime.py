@@ -6,6 +6,7 @@ SQS inbox, its table's stream (the outbox relay), its schedules and its Step Fun
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,23 @@ class UnknownJob(BadRequest):
     code = "UNKNOWN_JOB"
 
 
+# "package.module:attribute": imported on the first event that needs it, so an HTTP cold start
+# never pays for queue, schedule or task code (the batch utility alone is ~100 ms).
+Reference = str
+
+
+def _load[T](target: T | Reference) -> T:
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    loaded: T = getattr(importlib.import_module(module), attribute)
+    return loaded
+
+
 class LambdaEntry:
     """`handler = LambdaEntry(app, consumer=..., schedules={...}, tasks={...})` in a context's handler.py.
+
+    Consumers, streams, schedules and tasks may be given as "module:attribute" references, loaded lazily.
 
     - HTTP: the FastAPI app behind Mangum.
     - QUEUE: `consumer(event, context)` returns the SQS partial batch response.
@@ -71,10 +87,10 @@ class LambdaEntry:
         self,
         app: FastAPI | None = None,
         *,
-        consumer: EventHandler | None = None,
-        stream: EventHandler | None = None,
-        schedules: Mapping[str, Job] | None = None,
-        tasks: Mapping[str, Job] | None = None,
+        consumer: EventHandler | Reference | None = None,
+        stream: EventHandler | Reference | None = None,
+        schedules: Mapping[str, Job | Reference] | None = None,
+        tasks: Mapping[str, Job | Reference] | None = None,
     ) -> None:
         self._app = app
         self._http: Callable[[dict[str, Any], Any], Any] | None = None
@@ -98,9 +114,9 @@ class LambdaEntry:
                     return _too_large(event)
                 return self._http_adapter()(event, context)
             case Trigger.QUEUE if self._consumer is not None:
-                return self._consumer(event, context)
+                return _load(self._consumer)(event, context)
             case Trigger.STREAM:
-                return (self._stream or _default_relay())(event, context)
+                return _load(self._stream or "harambee.relay:relay_outbox")(event, context)
             case Trigger.SCHEDULE:
                 return self._run(self._schedules, event["schedule"], event)
             case Trigger.TASK:
@@ -117,12 +133,12 @@ class LambdaEntry:
         return self._http
 
     @staticmethod
-    def _run(jobs: Mapping[str, Job], name: str, event: dict[str, Any]) -> Any:
+    def _run(jobs: Mapping[str, Job | Reference], name: str, event: dict[str, Any]) -> Any:
         job = jobs.get(name)
         if job is None:
             raise UnknownJob(f"No job named {name!r}", details={"known": sorted(jobs)})
         logger.info("Running job", extra={"job": name})
-        return job(event)
+        return _load(job)(event)
 
 
 def _too_large(event: dict[str, Any]) -> LambdaResult:
@@ -138,10 +154,3 @@ def _too_large(event: dict[str, Any]) -> LambdaResult:
         "body": json.dumps(failure("PAYLOAD_TOO_LARGE", message, request_id)),
         "isBase64Encoded": False,
     }
-
-
-def _default_relay() -> EventHandler:
-    from harambee.relay import relay_outbox
-
-    relay: EventHandler = relay_outbox
-    return relay

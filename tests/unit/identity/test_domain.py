@@ -119,3 +119,16 @@ def test_too_many_failures_block_until_the_window_ends_then_reset() -> None:
     record = _failures(10, 100)
     assert retry_after(record, ACCOUNT_POLICY, NOW) == timedelta(minutes=10)
     assert retry_after(record, ACCOUNT_POLICY, record.window_started_at + WINDOW) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["amina", "amina@", "@example.org", "amina@example", "a b@example.org", "amina@@example.org", "a@.org"],
+)
+def test_addresses_that_cannot_receive_mail_are_refused(address: str) -> None:
+    with pytest.raises(ValueError, match="not a valid email address"):
+        _account(email=address)
+
+
+def test_valid_addresses_are_stored_normalised() -> None:
+    assert _account(email=" Kofi.Mensah+pots@Mail.Example.ORG ").email == "kofi.mensah+pots@mail.example.org"

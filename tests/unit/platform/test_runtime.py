@@ -57,3 +57,14 @@ def test_queue_batches_go_to_the_consumer() -> None:
     batch = {"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": "{}"}]}
     assert entry(batch, FakeLambdaContext()) == {"batchItemFailures": []}
     assert seen == ["m-1"]
+
+
+def test_jobs_named_by_reference_are_imported_only_when_their_event_arrives() -> None:
+    import sys
+
+    entry = LambdaEntry(tasks={"dump": "json:dumps"}, consumer="tests.support.lazy_probe:consumer")
+    assert "tests.support.lazy_probe" not in sys.modules
+    assert entry({"task": "dump", "x": 1}, FakeLambdaContext()) == '{"task": "dump", "x": 1}'
+    batch = {"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": "{}"}]}
+    assert entry(batch, FakeLambdaContext()) == {"batchItemFailures": [], "seen": ["m-1"]}
+    assert "tests.support.lazy_probe" in sys.modules

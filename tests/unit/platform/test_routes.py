@@ -39,3 +39,13 @@ def test_openapi_marks_exactly_the_authorized_routes_as_needing_a_bearer_token()
     for route in TEMPLATE.routes:
         operation = document["paths"][route.path][route.method.lower()]
         assert bool(operation["security"]) == bool(route.authorizer), f"{route.method} {route.path}"
+
+
+def test_docs_api_lists_every_route_of_the_template() -> None:
+    listed = (OPENAPI_PATH.parent / "api.md").read_text(encoding="utf-8")
+    missing = [
+        f"{route.method} {route.path}"
+        for route in TEMPLATE.routes
+        if not route.path.endswith("/health") and f"| {route.method} | `{route.path}` |" not in listed
+    ]
+    assert missing == [], "add these routes to docs/api.md"

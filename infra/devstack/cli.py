@@ -129,22 +129,21 @@ def _invoke_locally(
         serve_api=False,
         run_pollers=False,
     )
-    if endpoint:
-        stack.attach(endpoint)
+
+    def once() -> Any:
         pool = FunctionPool(stack.runtime(template.functions[function]), 1, print_log)
         try:
-            outcome = pool.invoke(event)
+            return pool.invoke(event)
         finally:
             for worker in pool.close():
                 worker.stop()
+
+    if endpoint:
+        stack.attach(endpoint)
+        outcome = once()
     else:
         with stack:
-            pool = FunctionPool(stack.runtime(template.functions[function]), 1, print_log)
-            try:
-                outcome = pool.invoke(event)
-            finally:
-                for worker in pool.close():
-                    worker.stop()
+            outcome = once()
     return outcome.payload, outcome.error
 
 

@@ -101,6 +101,11 @@ def register(
     return account
 
 
+def _replace(tx: Any, before: Account, after: Account) -> None:
+    """Save `after` only if the stored account is still `before`: no write built on a stale read."""
+    tx.save(repository.to_record(after), condition=AccountRecord.updated_at == before.updated_at)
+
+
 def _account_data(account: Account) -> dict[str, Any]:
     return {
         "userId": account.user_id,
@@ -161,8 +166,13 @@ def authenticate(email: str, password: str, *, source_ip: str, now: datetime | N
         raise AccountSuspended("This account is suspended")
     repository.clear_failures(throttles[0][0])
     if needs_rehash(stored):
-        account = account.model_copy(update={"password_hash": hash_password(password), "updated_at": now})
-        repository.to_record(account).save()
+        rehashed = account.model_copy(update={"password_hash": hash_password(password), "updated_at": now})
+        try:
+            with transaction() as tx:
+                _replace(tx, account, rehashed)
+        except WriteConflict:
+            return account  # changed meanwhile; the upgrade waits for the next sign-in
+        account = rehashed
     return account
 
 
@@ -176,17 +186,26 @@ def _consume(kind: str, token: str, now: datetime) -> OneTimeTokenRecord:
     return record
 
 
+def _redeemed_by_another(record: OneTimeTokenRecord) -> bool:
+    return repository.find_one_time_token(record.sk, record.pk.split("#", 1)[1]) is None
+
+
 def verify_email(token: str, *, now: datetime | None = None) -> Account:
     now = now or utcnow()
     record = _consume(VERIFY, token, now)
     account = _require_account(record.user_id)
     verified = account.model_copy(update={"email_verified": True, "updated_at": now})
-    with transaction() as tx:
-        # Deleting with a condition makes the token single use even under concurrent clicks.
-        tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
-        tx.save(repository.to_record(verified))
-        if not account.email_verified:
-            tx.emit(new_event("account.email_verified", _account_data(verified)))
+    try:
+        with transaction() as tx:
+            # Deleting with a condition makes the token single use even under concurrent clicks.
+            tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
+            _replace(tx, account, verified)
+            if not account.email_verified:
+                tx.emit(new_event("account.email_verified", _account_data(verified)))
+    except WriteConflict as conflict:
+        if _redeemed_by_another(record):
+            raise InvalidOneTimeToken("This link is invalid or has expired") from conflict
+        raise
     return verified
 
 
@@ -221,10 +240,15 @@ def reset_password(token: str, new_password: str, *, now: datetime | None = None
     changed = account.model_copy(
         update={"password_hash": hash_password(new_password), "sessions_valid_after": now, "updated_at": now}
     )
-    with transaction() as tx:
-        tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
-        tx.save(repository.to_record(changed))
-        tx.emit(new_event("account.password_changed", _account_data(changed)))
+    try:
+        with transaction() as tx:
+            tx.delete(record, condition=OneTimeTokenRecord.pk.exists())
+            _replace(tx, account, changed)
+            tx.emit(new_event("account.password_changed", _account_data(changed)))
+    except WriteConflict as conflict:
+        if _redeemed_by_another(record):
+            raise InvalidOneTimeToken("This link is invalid or has expired") from conflict
+        raise
     return changed
 
 
@@ -259,16 +283,27 @@ def _require_account(user_id: str) -> Account:
     return account
 
 
+def _require_active_admin(audit: AuditContext, target: str) -> None:
+    """The token's role can be up to 20 minutes old: check the actor's stored account instead."""
+    if target == audit.actor.user_id:
+        raise Forbidden("Administrators cannot change their own status or role", code="SELF_CHANGE")
+    actor = repository.get_account(audit.actor.user_id)
+    if actor is None or actor.role is not Role.ADMIN or not actor.can_sign_in:
+        raise Forbidden("Administrator role required")
+
+
 def change_status(
     user_id: str, status: AccountStatus, audit: AuditContext, *, now: datetime | None = None
 ) -> Account:
     now = now or utcnow()
+    _require_active_admin(audit, user_id)
     account = _require_account(user_id)
-    if user_id == audit.actor.user_id and status is AccountStatus.SUSPENDED:
-        raise Unprocessable("Administrators cannot suspend themselves", code="SELF_SUSPENSION")
     changed = account.with_status(status, now)
     if changed is account:
         return account
+    if status is AccountStatus.SUSPENDED:
+        # Refresh stops at once; access tokens run out within their 15 minutes.
+        changed = changed.model_copy(update={"sessions_valid_after": now})
     _save_with_audit(
         account,
         changed,
@@ -282,12 +317,14 @@ def change_status(
 
 def change_role(user_id: str, role: Role, audit: AuditContext, *, now: datetime | None = None) -> Account:
     now = now or utcnow()
+    _require_active_admin(audit, user_id)
     account = _require_account(user_id)
-    if user_id == audit.actor.user_id and role is not Role.ADMIN:
-        raise Unprocessable("Administrators cannot remove their own role", code="SELF_DEMOTION")
     changed = account.with_role(role, now)
     if changed is account:
         return account
+    if role is not Role.ADMIN:
+        # New tokens carry the new role; end the sessions that would keep minting the old one.
+        changed = changed.model_copy(update={"sessions_valid_after": now})
     _save_with_audit(
         account,
         changed,
@@ -310,7 +347,7 @@ def _save_with_audit(
 ) -> None:
     with transaction() as tx:
         # The condition on updatedAt refuses a change computed from a stale read (two admins at once).
-        tx.save(repository.to_record(after), condition=AccountRecord.updated_at == before.updated_at)
+        _replace(tx, before, after)
         tx.emit(
             new_event(event_type, {**_account_data(after), "audit": audit.record(after.user_id, old, new)})
         )
@@ -322,10 +359,16 @@ def ensure_admin(email: str, password: str | None, *, now: datetime | None = Non
     email = normalize_email(email)
     existing = repository.account_by_email(email)
     if existing is not None:
+        if not existing.email_verified:
+            # Anyone can register an address they do not own; only its proven owner may become admin.
+            raise Unprocessable(
+                "This account has not verified its email address; verify it before promoting it",
+                code="UNVERIFIED_ACCOUNT",
+            )
         promoted = existing.with_role(Role.ADMIN, now).with_status(AccountStatus.ACTIVE, now)
         if promoted is not existing:
             with transaction() as tx:
-                tx.save(repository.to_record(promoted))
+                _replace(tx, existing, promoted)
                 tx.emit(
                     new_event(
                         "account.role_changed",
@@ -388,12 +431,18 @@ def _link_or_create(identity: ProviderIdentity, now: datetime) -> Account:
     existing = repository.account_by_email(email)
     claim = ClaimRecord(pk=repository.google_claim_pk(identity.subject), sk="GOOGLE")
     if existing is not None:
+        if existing.google_subject and existing.google_subject != identity.subject:
+            raise SignInRejected("This account is linked to another Google identity")
         # The provider vouches for the address, so the mailbox owner's account gains Google sign-in.
         linked = existing.model_copy(
             update={"google_subject": identity.subject, "email_verified": True, "updated_at": now}
         )
+        if not existing.email_verified:
+            # Whoever registered the address never proved they own it: their password and sessions
+            # go, so a squatter cannot keep a way into the owner's account.
+            linked = linked.model_copy(update={"password_hash": None, "sessions_valid_after": now})
         with transaction() as tx:
-            tx.save(repository.to_record(linked), condition=AccountRecord.updated_at == existing.updated_at)
+            _replace(tx, existing, linked)
             claim.user_id = linked.user_id
             tx.save(claim, condition=ClaimRecord.pk.does_not_exist())
             tx.emit(new_event("account.google_linked", _account_data(linked)))
@@ -424,5 +473,6 @@ def update_name(user_id: str, name: str, *, now: datetime | None = None) -> Acco
     if account.name == name:
         return account
     renamed = account.model_copy(update={"name": name, "updated_at": now or utcnow()})
-    repository.to_record(renamed).save(condition=AccountRecord.updated_at == account.updated_at)
+    with transaction() as tx:
+        _replace(tx, account, renamed)
     return renamed

@@ -84,17 +84,38 @@ def test_an_id_token_with_another_nonce_is_refused(provider: FakeProvider) -> No
     assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
 
 
-def test_google_links_to_the_existing_account_of_the_same_verified_address(provider: FakeProvider) -> None:
-    status, registered, _ = call(
-        "POST",
-        "/api/auth/register",
-        body={"email": "Amina@example.org", "password": "correct horse battery staple"},
-    )
+def test_a_squatter_who_registered_the_address_first_loses_every_way_in(provider: FakeProvider) -> None:
+    # Given someone registered amina@example.org before Amina ever signed in (never verified)
+    squatter = {"email": "Amina@example.org", "password": "correct horse battery staple"}
+    status, registered, _ = call("POST", "/api/auth/register", body=squatter)
     assert status == 201
+    # When Amina signs in with Google, whose provider vouches for the address
     signed_in = call("GET", "/api/auth/google/callback", query=start_sign_in())[1]
+    # Then she gets the account, without the squatter's password or sessions
     assert signed_in["user"]["userId"] == registered["user"]["userId"]
-    assert signed_in["user"]["hasPassword"] is True
-    assert signed_in["user"]["googleLinked"] is True
+    assert signed_in["user"]["hasPassword"] is False
+    assert call("POST", "/api/auth/login", body=squatter)[0] == 401
+    refresh = {"refreshToken": registered["tokens"]["refreshToken"]}
+    assert call("POST", "/api/auth/refresh", body=refresh)[0] == 401
+
+
+def test_google_links_to_a_verified_account_and_keeps_its_password(provider: FakeProvider) -> None:
+    from identity import repository
+
+    owner = {"email": "amina@example.org", "password": "correct horse battery staple"}
+    registered = call("POST", "/api/auth/register", body=owner)[1]
+    account = repository.get_account(registered["user"]["userId"])
+    assert account is not None
+    repository.to_record(account.model_copy(update={"email_verified": True})).save()
+    signed_in = call("GET", "/api/auth/google/callback", query=start_sign_in())[1]
+    assert (signed_in["user"]["hasPassword"], signed_in["user"]["googleLinked"]) == (True, True)
+    assert call("POST", "/api/auth/login", body=owner)[0] == 200
+
+
+def test_an_account_linked_to_one_google_identity_refuses_another(provider: FakeProvider) -> None:
+    assert call("GET", "/api/auth/google/callback", query=start_sign_in())[0] == 200
+    provider.user.subject = "google-sub-2"
+    assert call("GET", "/api/auth/google/callback", query=start_sign_in())[0] == 401
 
 
 def test_an_unverified_provider_address_cannot_claim_an_account(provider: FakeProvider) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from harambee.auth import Caller, Role
-from harambee.errors import Unprocessable
+from harambee.errors import Forbidden, Unprocessable
 from harambee.jwt import AccessTokenVerifier, jwks_from_ssm
 from identity import service, sessions
 from identity.domain.accounts import AccountStatus
@@ -34,6 +34,12 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 def register(email: str = "amina@example.org", password: str = PASSWORD) -> service.Account:
     return service.register(email, password, "Amina", links=LINKS, now=NOW)
+
+
+def admin_audit(email: str = "root@example.org", request_id: str = "req-admin") -> AuditContext:
+    """An administrator who exists in the table, as the admin routes require."""
+    admin, _ = service.ensure_admin(email, PASSWORD, now=NOW)
+    return AuditContext(Caller(user_id=admin.user_id, role=Role.ADMIN), request_id, "203.0.113.7", "curl/8")
 
 
 def link_token(table: str, event_type: str, field: str) -> str:
@@ -105,10 +111,7 @@ def test_repeated_failures_slow_down_then_stop_a_guesser(identity_table: str) ->
 
 def test_a_suspended_account_cannot_sign_in(identity_table: str) -> None:
     account = register()
-    admin = Caller(user_id="admin-1", role=Role.ADMIN)
-    service.change_status(
-        account.user_id, AccountStatus.SUSPENDED, AuditContext(admin, "req-1", None, None), now=NOW
-    )
+    service.change_status(account.user_id, AccountStatus.SUSPENDED, admin_audit(), now=NOW)
     with pytest.raises(AccountSuspended):
         service.authenticate("amina@example.org", PASSWORD, source_ip="198.51.100.1", now=NOW)
 
@@ -202,37 +205,63 @@ def test_sign_out_ends_the_session_and_a_suspension_ends_refresh_at_once(
     with pytest.raises(InvalidRefreshToken):
         sessions.rotate(signed_out.refresh_token)
     active = sessions.start_session(account)
-    admin = Caller(user_id="admin-1", role=Role.ADMIN)
-    service.change_status(account.user_id, AccountStatus.SUSPENDED, AuditContext(admin, "req-2", None, None))
+    service.change_status(account.user_id, AccountStatus.SUSPENDED, admin_audit())
     with pytest.raises(InvalidRefreshToken):
         sessions.rotate(active.refresh_token)
 
 
-def test_admin_changes_carry_an_audit_record_and_admins_cannot_lock_themselves_out(
-    identity_table: str,
-) -> None:
+def test_admin_changes_carry_an_audit_record_and_admins_cannot_change_themselves(identity_table: str) -> None:
     account = register()
-    admin = Caller(user_id="admin-1", role=Role.ADMIN)
-    audit = AuditContext(admin, "req-3", "203.0.113.7", "curl/8")
+    audit = admin_audit()
     service.change_role(account.user_id, Role.ADMIN, audit, now=NOW)
     (changed,) = outbox_events(identity_table, "account.role_changed")
     assert changed["data"]["audit"] == {
-        "actorId": "admin-1",
+        "actorId": audit.actor.user_id,
         "targetId": account.user_id,
         "before": {"role": "USER"},
         "after": {"role": "ADMIN"},
-        "requestId": "req-3",
+        "requestId": "req-admin",
         "ip": "203.0.113.7",
         "userAgent": "curl/8",
     }
     self_audit = AuditContext(Caller(user_id=account.user_id, role=Role.ADMIN), "req-4", None, None)
-    with pytest.raises(Unprocessable):
-        service.change_status(account.user_id, AccountStatus.SUSPENDED, self_audit)
-    with pytest.raises(Unprocessable):
-        service.change_role(account.user_id, Role.USER, self_audit)
+    for change in (
+        lambda: service.change_status(account.user_id, AccountStatus.SUSPENDED, self_audit),
+        lambda: service.change_role(account.user_id, Role.USER, self_audit),
+    ):
+        with pytest.raises(Forbidden):
+            change()
 
 
-def test_ensure_admin_creates_once_then_promotes(identity_table: str) -> None:
+def test_a_demoted_admin_with_a_still_valid_token_cannot_act_or_undo_it(
+    identity_table: str, signing_key: SigningKey
+) -> None:
+    # Given admin B, demoted and suspended by admin A, still holding a token that says ADMIN
+    audit_a = admin_audit("a@example.org")
+    audit_b = admin_audit("b@example.org")
+    b = audit_b.actor.user_id
+    b_session = sessions_of(b)
+    service.change_role(b, Role.USER, audit_a)
+    # When B uses the old token's role, Then every admin change is refused
+    victim = register()
+    with pytest.raises(Forbidden):
+        service.change_status(victim.user_id, AccountStatus.SUSPENDED, audit_b)
+    with pytest.raises(Forbidden):
+        service.change_status(audit_a.actor.user_id, AccountStatus.SUSPENDED, audit_b)
+    # And B's sessions, which would mint new ADMIN-less tokens, are ended
+    with pytest.raises(InvalidRefreshToken):
+        sessions.rotate(b_session)
+
+
+def sessions_of(user_id: str) -> str:
+    from identity import repository
+
+    account = repository.get_account(user_id)
+    assert account is not None
+    return sessions.start_session(account).refresh_token
+
+
+def test_ensure_admin_creates_once_then_promotes_only_verified_accounts(identity_table: str) -> None:
     created, was_created = service.ensure_admin("root@example.org", PASSWORD, now=NOW)
     again, created_again = service.ensure_admin("ROOT@example.org", None, now=NOW)
     assert (was_created, created_again, again.user_id, again.role) == (
@@ -241,9 +270,12 @@ def test_ensure_admin_creates_once_then_promotes(identity_table: str) -> None:
         created.user_id,
         Role.ADMIN,
     )
-    user = register()
-    promoted, _ = service.ensure_admin(str(user.email), None, now=NOW)
-    assert (promoted.user_id, promoted.role) == (user.user_id, Role.ADMIN)
+    squatted = register("ops@example.org")
+    with pytest.raises(Unprocessable):
+        service.ensure_admin("ops@example.org", None, now=NOW)  # nobody proved they own this address
+    service.verify_email(link_token(identity_table, "account.verification_requested", "verificationUrl"))
+    promoted, _ = service.ensure_admin("ops@example.org", None, now=NOW)
+    assert (promoted.user_id, promoted.role) == (squatted.user_id, Role.ADMIN)
 
 
 def test_account_deleted_erases_credentials_once_and_frees_the_address(identity_table: str) -> None:

@@ -6,6 +6,7 @@ Keeping it on disk means access tokens minted before a restart still verify afte
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,10 @@ def load_or_create(path: Path = KEY_PATH) -> DevKey:
     generated = generate_signing_key(KEY_ID)
     key = DevKey(private_jwk=dict(generated.private_jwk), jwks=dict(generated.jwks))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"private_jwk": key.private_jwk, "jwks": key.jwks}, indent=2), encoding="utf-8"
-    )
-    path.chmod(0o600)
+    # Created owner-only, never briefly readable by others under a permissive umask.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"private_jwk": key.private_jwk, "jwks": key.jwks}, handle, indent=2)
     return key
 
 

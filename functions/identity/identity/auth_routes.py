@@ -115,5 +115,6 @@ def put_profile(request: Request, caller: CurrentCaller, update: ProfileUpdate) 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens", response_model=None)
 def jwks() -> JSONResponse:
-    # Served raw (no envelope): JWKS consumers expect the RFC 7517 document itself.
-    return JSONResponse(sessions.signing_key().jwks, headers={"Cache-Control": "public, max-age=300"})
+    # Served raw (no envelope): JWKS consumers expect the RFC 7517 document itself. It is the same
+    # set the authorizer trusts, so during a rotation both keys are published.
+    return JSONResponse(sessions.published_jwks(), headers={"Cache-Control": "public, max-age=300"})

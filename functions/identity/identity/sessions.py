@@ -59,6 +59,16 @@ def signing_key() -> SigningKey:
     return _parse_key(json.dumps(jwk, sort_keys=True))
 
 
+def published_jwks() -> dict[str, Any]:
+    """The public key set in SSM (`jwt/jwks`), with anything private stripped defensively."""
+    key_set = _ssm_provider().get(
+        f"{_settings().secrets_prefix.rstrip('/')}/jwt/jwks", transform="json", max_age=300
+    )
+    public = {"kty", "crv", "x", "kid", "alg", "use", "n", "e"}
+    keys = [{name: value for name, value in jwk.items() if name in public} for jwk in key_set.get("keys", [])]
+    return {"keys": keys}
+
+
 @functools.cache
 def _ssm_provider() -> Any:
     from aws_lambda_powertools.utilities import parameters
@@ -141,6 +151,7 @@ def rotate(refresh_token: str, *, now: datetime | None = None) -> tuple[Account,
                 record,
                 actions=[RefreshTokenRecord.state.set(ROTATED)],
                 condition=RefreshTokenRecord.state == ACTIVE,
+                return_values="ALL_OLD",
             )
             tx.condition_check(
                 TokenFamilyRecord,
@@ -150,8 +161,14 @@ def rotate(refresh_token: str, *, now: datetime | None = None) -> tuple[Account,
             )
             tx.save(_refresh_record(successor, account, record.family_id, now))
     except WriteConflict as conflict:
-        _revoke(family, "reuse_detected", now)
-        raise InvalidRefreshToken("Refresh token was already used; the session has been ended") from conflict
+        if conflict.failed_on(record.pk, record.sk):
+            # Another request rotated this very token a moment ago: two holders, end the family.
+            _revoke(family, "reuse_detected", now)
+            raise InvalidRefreshToken(
+                "Refresh token was already used; the session has been ended"
+            ) from conflict
+        # The family was revoked meanwhile (a sign-out, say): not a reuse.
+        raise InvalidRefreshToken("This session has ended") from conflict
     return account, TokenPair(access_token=_access_token(account), refresh_token=successor)
 
 
@@ -178,8 +195,20 @@ def _family(family_id: str) -> TokenFamilyRecord | None:
 
 
 def _revoke(family: TokenFamilyRecord, reason: str, now: datetime) -> None:
+    """End a family once: the first reason stands, and only that revocation emits its event."""
+    try:
+        _revoke_once(family, reason, now)
+    except WriteConflict:
+        return
+
+
+def _revoke_once(family: TokenFamilyRecord, reason: str, now: datetime) -> None:
     with transaction() as tx:
-        tx.update(family, actions=[TokenFamilyRecord.revoked_reason.set(reason)])
+        tx.update(
+            family,
+            actions=[TokenFamilyRecord.revoked_reason.set(reason)],
+            condition=TokenFamilyRecord.revoked_reason.does_not_exist(),
+        )
         if reason == "reuse_detected":
             tx.emit(
                 new_event(

@@ -1,7 +1,10 @@
-"""Lambda entry of the payments context: parse the trigger, call the domain, return."""
+"""Lambda entry of the payments context: its routes, its payables inbox, reconciliation and the relay."""
 
-from harambee.http import create_app
 from harambee.runtime import LambdaEntry
+from payments.api import app
 
-app = create_app("payments")
-handler = LambdaEntry(app)
+handler = LambdaEntry(
+    app,
+    consumer="payments.inbox:consumer",
+    schedules={"reconcile-payments": "payments.reconciliation:run"},
+)

@@ -161,8 +161,10 @@ def _head(bucket: str, key: str) -> dict[str, Any] | None:
 
     try:
         head: dict[str, Any] = aws.client("s3").head_object(Bucket=bucket, Key=key)
-    except ClientError:
-        return None  # already replaced or deleted: nothing to point at
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None  # already replaced or deleted: nothing to point at
+        raise  # throttling or access: let the message come back and try again
     return head
 
 

@@ -99,7 +99,8 @@ async def require_idempotency_key(request: Request) -> IdempotentRequest:
             details={"header": IDEMPOTENCY_HEADER},
         )
     caller = optional_caller(request)
-    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    # The concrete path, not the route template: a key reused on /orders/B must not replay /orders/A.
+    route = request.url.path
     return IdempotentRequest(
         key=key,
         caller=caller.user_id if caller else "anonymous",

@@ -7,12 +7,15 @@ decimals a major amount may have: BDT and USD 2, XOF and JPY 0.
 from __future__ import annotations
 
 import functools
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harambee.errors import Unprocessable
+
+# 10^15 major units is beyond any real payment and far inside DynamoDB's 38 significant digits.
+MAX_MAJOR_DIGITS = 15
 
 
 class InvalidAmount(Unprocessable):
@@ -78,10 +81,13 @@ class Money(BaseModel):
         digits = exponent(code)
         try:
             major = Decimal(amount.strip() if isinstance(amount, str) else amount)
-        except InvalidOperation as error:
+            if not major.is_finite():
+                raise InvalidAmount("Amount must be a finite number", details={"amount": str(amount)})
+            # Bounded before scaling: "1E+1000000" must not become a million-digit integer.
+            if major.adjusted() > MAX_MAJOR_DIGITS:
+                raise InvalidAmount("Amount is too large", details={"amount": str(amount)})
+        except ArithmeticError as error:
             raise InvalidAmount(f"{amount!r} is not a number", details={"amount": str(amount)}) from error
-        if not major.is_finite():
-            raise InvalidAmount("Amount must be a finite number", details={"amount": str(amount)})
         # Decimals are counted as written: "12.000" USD is refused like "12.005"; it is a client bug.
         written_exponent = major.as_tuple().exponent
         if isinstance(written_exponent, int) and -written_exponent > digits:
@@ -90,6 +96,12 @@ class Money(BaseModel):
                 details={"amount": str(amount), "currency": code, "decimals": digits},
             )
         return cls(amount=int(major.scaleb(digits)), currency=code)
+
+    def require_positive(self) -> Self:
+        """This amount, or InvalidAmount when it is zero or negative (what a payment or pledge needs)."""
+        if self.amount <= 0:
+            raise InvalidAmount("Amount must be greater than zero", details={"amount": self.amount})
+        return self
 
     def to_major(self) -> Decimal:
         """The amount in major units, with exactly the currency's decimals (Decimal('12.50'))."""

@@ -161,3 +161,27 @@ def test_a_request_that_failed_with_a_domain_error_can_be_retried_with_the_same_
 
     assert (declined, retried) == (422, 201)
     assert body["data"]["paymentId"] == "pay-1"
+
+
+def test_the_same_key_and_body_on_another_resource_is_a_new_request(payments: Payments) -> None:
+    # Given a route whose path names what is paid
+    app = create_app("probe")
+
+    @app.post("/api/orders/{order_id}/pay")
+    def pay(request: Request, order_id: str, donation: Donation, idempotency: IdempotencyKey) -> JSONResponse:
+        return idempotency.run(lambda: ok(request, {"order": order_id, **payments.charge(donation)}))
+
+    handler = LambdaEntry(app)
+    body = json.dumps({"amount": 100, "currency": "USD"})
+
+    def pay_order(order: str) -> dict[str, Any]:
+        event = api_event(
+            "POST", f"/api/orders/{order}/pay", body=body, headers={"Idempotency-Key": KEY}, authorizer=AMINA
+        )
+        return json.loads(handler(event, FakeLambdaContext())["body"])["data"]
+
+    # When the client reuses one key for order A and then order B, Then both are paid, once each
+    assert pay_order("A")["order"] == "A"
+    assert pay_order("B")["order"] == "B"
+    assert pay_order("A")["order"] == "A"
+    assert len(payments.charged) == 2

@@ -101,3 +101,16 @@ def test_money_reads_from_json_without_floats() -> None:
     with pytest.raises(ValidationError):
         Money.model_validate_json('{"amount": 1500.5, "currency": "BDT"}')
     assert str(Money(amount=150000, currency="BDT")) == "1500.00 BDT"
+
+
+@pytest.mark.parametrize("major", ["1E+1000000", "1E+16", "9" * 17, "1e40"])
+def test_absurd_amounts_are_refused_not_crashed_on(major: str) -> None:
+    with pytest.raises(InvalidAmount):
+        Money.from_major(major, "USD")
+
+
+def test_payments_need_a_positive_amount() -> None:
+    assert Money.from_major("0.01", "USD").require_positive().amount == 1
+    for major in ("0", "-5.00"):
+        with pytest.raises(InvalidAmount):
+            Money.from_major(major, "USD").require_positive()

@@ -1,0 +1,60 @@
+"""The `reconcile-payments` schedule: re-check every payment pending for too long with its provider.
+
+A provider that knows the outcome advances the payment (source "reconciliation"); one that still says
+pending, or cannot be reached, leaves it pending, and after the flag threshold it is flagged once for
+an admin (payment.flagged).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from harambee.observability import logger
+from harambee.pagination import PageRequest
+from payments import repository, service
+from payments.domain.payment import Payment
+from payments.providers import provider
+from payments.providers.base import ProviderNotConfigured, ProviderUnavailable
+from payments.settings import payments_settings
+
+PAGE = 50
+
+
+def run(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
+    """One pass over the pending payments older than RECONCILE_AFTER_MINUTES, oldest first."""
+    settings = payments_settings()
+    now = now or service.utcnow()
+    cutoff = now - timedelta(minutes=settings.reconcile_after_minutes)
+    flag_before = now - timedelta(minutes=settings.flag_after_minutes)
+    summary = {"checked": 0, "advanced": 0, "flagged": 0, "unreachable": 0}
+    cursor: str | None = None
+    while summary["checked"] < settings.reconcile_batch_limit:
+        payments, cursor = repository.pending_created_before(cutoff, PageRequest(limit=PAGE, next=cursor))
+        for payment in payments:
+            summary["checked"] += 1
+            outcome = _reconcile(payment, flag_before)
+            summary[outcome] = summary.get(outcome, 0) + 1
+        if cursor is None:
+            break
+    logger.info("Reconciliation pass", extra=summary)
+    return summary
+
+
+def _reconcile(payment: Payment, flag_before: datetime) -> str:
+    try:
+        signal = provider(payment.provider).fetch_status(payment)
+    except (ProviderUnavailable, ProviderNotConfigured) as error:
+        logger.warning("Provider unreachable during reconciliation", extra={"paymentId": payment.payment_id})
+        return _maybe_flag(payment, flag_before, f"provider_unreachable: {error.code}") or "unreachable"
+    if signal is not None:
+        decision, _ = service.apply_signal(payment.payment_id, signal, "reconciliation")
+        return "advanced" if decision.applied else "unchanged"
+    return _maybe_flag(payment, flag_before, "still_pending_at_provider") or "unchanged"
+
+
+def _maybe_flag(payment: Payment, flag_before: datetime, reason: str) -> str | None:
+    if payment.flagged or payment.created_at > flag_before:
+        return None
+    service.flag(payment, reason, "reconciliation")
+    return "flagged"

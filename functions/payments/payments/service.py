@@ -1,0 +1,401 @@
+"""Payments' use cases: initiate, read, apply provider signals (webhook, verify, reconciliation), refund.
+
+Every state change is one TransactWriteItems: the payment (version-checked), its history entry, the
+payable's active-payment marker when it changes, and the domain event in the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from harambee.auth import Caller
+from harambee.errors import Forbidden, NotFound, Unauthorized, Unprocessable
+from harambee.events import new_event
+from harambee.money import exponent
+from harambee.observability import logger
+from harambee.outbox import PendingWrite, TransactionContended, WriteConflict
+from payments import repository
+from payments.domain.payment import (
+    Decision,
+    PayableKind,
+    Payment,
+    PaymentAlreadyActive,
+    PaymentStatus,
+    Signal,
+)
+from payments.providers import provider
+from payments.providers.base import PaymentProvider, ProviderNotConfigured, ProviderUnavailable, WebhookEvent
+
+# Concurrent writers of one payment (webhooks racing a verify) re-read and decide again.
+MAX_ATTEMPTS = 5
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+
+
+class PayableNotFound(NotFound):
+    code = "PAYABLE_NOT_FOUND"
+
+
+class ProviderUnavailableForPayments(Unprocessable):
+    code = "PROVIDER_NOT_CONFIGURED"
+
+
+class MethodNotSupported(Unprocessable):
+    code = "METHOD_NOT_SUPPORTED"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _event_data(payment: Payment, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "paymentId": payment.payment_id,
+        f"{payment.payable_kind}Id": payment.payable_id,
+        "payableKind": str(payment.payable_kind),
+        "ownerId": payment.owner_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "provider": payment.provider,
+        "method": payment.method,
+        "status": str(payment.status),
+    }
+    data.update(extra)
+    return data
+
+
+# ------------------------------------------------------------------ initiate
+
+
+def initiate(
+    kind: PayableKind, payable_id: str, provider_name: str, method: str, caller: Caller | None
+) -> tuple[Payment, str]:
+    """A pending payment for the payable's own amount; returns it and its status access token."""
+    found = repository.find_payable(kind, payable_id)
+    if found is None:
+        raise PayableNotFound(
+            f"No {kind} {payable_id!r} is known to payments yet",
+            details={"kind": str(kind), "id": payable_id},
+        )
+    payable, active = found
+    if payable.owner_id is not None:
+        if caller is None:
+            raise Unauthorized("Sign in to pay for this")
+        if not caller.can_access(payable.owner_id):
+            raise Forbidden("Only its owner can pay for this")
+    if active is not None:
+        raise PaymentAlreadyActive(
+            f"This {kind} already has a payment that has not failed", details={"paymentId": active}
+        )
+    try:
+        chosen = provider(provider_name)
+    except ProviderNotConfigured as error:
+        raise ProviderUnavailableForPayments(error.message, details=error.details) from error
+    if method not in chosen.methods:
+        raise MethodNotSupported(
+            f"{provider_name} does not take {method!r}", details={"methods": sorted(chosen.methods)}
+        )
+    exponent(payable.currency)
+    now = utcnow()
+    access_token = secrets.token_urlsafe(24)
+    payment = Payment(
+        payment_id=str(uuid.uuid4()),
+        payable_kind=kind,
+        payable_id=payable_id,
+        owner_id=payable.owner_id,
+        amount=payable.amount,
+        currency=payable.currency,
+        provider=provider_name,
+        method=method,
+        access_token_hash=_hash(access_token),
+        created_at=now,
+        updated_at=now,
+    )
+    write = PendingWrite()
+    write.add(repository.put_new_payment(payment))
+    write.add(repository.claim_payable(payment))
+    write.add(
+        repository.history_put(payment.payment_id, _entry(None, payment.status, "api:initiate", now), now)
+    )
+    write.emit(new_event("payment.initiated", _event_data(payment)))
+    try:
+        write.commit()
+    except WriteConflict as conflict:
+        raise PaymentAlreadyActive(f"This {kind} already has a payment that has not failed") from conflict
+    return _open_checkout(chosen, payment), access_token
+
+
+def _open_checkout(chosen: PaymentProvider, payment: Payment) -> Payment:
+    """Ask the provider for a checkout; a provider failure leaves the payment pending for reconciliation."""
+    try:
+        checkout = chosen.create_checkout(payment)
+    except ProviderUnavailable:
+        logger.warning("Provider unavailable at checkout; reconciliation will settle the payment")
+        return payment
+    now = utcnow()
+    after = payment.with_checkout(checkout.provider_reference, checkout.checkout_url, now)
+    try:
+        PendingWrite([repository.put_payment(payment, after)]).commit()
+    except (WriteConflict, TransactionContended):
+        # A webhook already moved the payment on; the checkout reference is only informative.
+        return repository.find_payment(payment.payment_id) or after
+    return after.model_copy(update={"version": payment.version + 1})
+
+
+# ------------------------------------------------------------------ read
+
+
+def get(payment_id: str) -> Payment:
+    payment = repository.find_payment(payment_id)
+    if payment is None:
+        raise PaymentNotFound(f"No payment {payment_id!r}")
+    return payment
+
+
+def get_for(payment_id: str, caller: Caller) -> Payment:
+    """The payment, for its owner or an admin (an anonymous payment: admins only)."""
+    payment = get(payment_id)
+    if caller.is_admin or (payment.owner_id is not None and payment.owner_id == caller.user_id):
+        return payment
+    raise PaymentNotFound(f"No payment {payment_id!r}")
+
+
+def get_with_token(payment_id: str, token: str | None) -> Payment:
+    """The payment, for whoever holds the access token initiate returned."""
+    payment = repository.find_payment(payment_id)
+    if payment is None or not token or payment.access_token_hash is None:
+        raise PaymentNotFound(f"No payment {payment_id!r}")
+    if not secrets.compare_digest(payment.access_token_hash, _hash(token)):
+        raise PaymentNotFound(f"No payment {payment_id!r}")
+    return payment
+
+
+# ------------------------------------------------------------------ signals
+
+
+def _entry(
+    before: PaymentStatus | None, after: PaymentStatus, source: str, at: datetime, **extra: Any
+) -> dict[str, Any]:
+    return {"at": at.isoformat(), "from": before, "to": after, "source": source, **extra}
+
+
+def apply_signal(
+    payment_id: str, signal: Signal, source: str, *, extra: list[dict[str, Any]] | None = None
+) -> tuple[Decision, Payment]:
+    """Move the payment as the state machine says, with history and event, retrying lost races."""
+    for _ in range(MAX_ATTEMPTS):
+        payment = get(payment_id)
+        now = utcnow()
+        decision, after = payment.on_signal(signal, now)
+        write = PendingWrite(list(extra or []))
+        entry = _entry(
+            payment.status, decision.target, source, now, signal=str(signal), applied=decision.applied
+        )
+        if decision.reason:
+            entry["reason"] = decision.reason
+        write.add(repository.history_put(payment_id, entry, now))
+        if decision.applied:
+            write.add(repository.put_payment(payment, after))
+            if after.status is PaymentStatus.FAILED:
+                write.add(repository.release_payable(payment))
+            write.emit(
+                new_event(f"payment.{after.status}", _event_data(after, previousStatus=str(payment.status)))
+            )
+        try:
+            write.commit()
+        except WriteConflict as conflict:
+            if conflict.failed_on(repository.payment_pk(payment_id), "PAYMENT"):
+                continue
+            raise
+        except TransactionContended:
+            continue
+        return decision, after
+    raise TransactionContended("The payment kept changing under this update; try again")
+
+
+class DuplicateWebhook(Exception):
+    """This provider event id was already received (and acted on)."""
+
+
+def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
+    """Verify, store and apply one provider notification; a repeat of an event id changes nothing."""
+    chosen = provider(provider_name)
+    now = utcnow()
+    event = chosen.verify_webhook(headers, raw_body, now)
+    if repository.find_webhook(provider_name, event.event_id) is not None:
+        return {"received": True, "duplicate": True}
+    signature = headers.get("harambee-signature")
+    payment = repository.find_payment(event.payment_id)
+    if payment is None or not _matches(payment, event):
+        outcome = {
+            "result": "unknown_payment" if payment is None else "amount_mismatch",
+            "paymentId": event.payment_id,
+        }
+        logger.warning("Webhook for no payment of ours recorded", extra=outcome)
+        receipt = repository.webhook_receipt_put(
+            provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
+        )
+        return _commit_receipt(PendingWrite([receipt]), outcome)
+    outcome = {"result": "received", "paymentId": event.payment_id, "signal": str(event.signal)}
+    receipt = repository.webhook_receipt_put(
+        provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
+    )
+    try:
+        decision, after = apply_signal(
+            event.payment_id, event.signal, f"webhook:{event.event_id}", extra=[receipt]
+        )
+    except WriteConflict as conflict:
+        if conflict.failed_on(*repository.webhook_key(provider_name, event.event_id)):
+            return {"received": True, "duplicate": True}
+        raise
+    return {
+        "received": True,
+        "duplicate": False,
+        "applied": decision.applied,
+        "status": str(after.status),
+    }
+
+
+def _matches(payment: Payment, event: WebhookEvent) -> bool:
+    if event.amount is not None and event.amount != payment.amount:
+        return False
+    return event.currency is None or event.currency.upper() == payment.currency
+
+
+def _commit_receipt(write: PendingWrite, outcome: dict[str, Any]) -> dict[str, Any]:
+    try:
+        write.commit()
+    except WriteConflict:
+        return {"received": True, "duplicate": True}
+    return {"received": True, "duplicate": False, "applied": False, "result": outcome["result"]}
+
+
+def verify(payment_id: str, caller: Caller) -> Payment:
+    """Ask the provider where the payment stands and apply what it says."""
+    payment = get_for(payment_id, caller)
+    if payment.status is not PaymentStatus.PENDING and payment.status not in (
+        PaymentStatus.AUTHORIZED,
+        PaymentStatus.CAPTURED,
+    ):
+        return payment
+    signal = provider(payment.provider).fetch_status(payment)
+    if signal is None:
+        return payment
+    return apply_signal(payment_id, signal, f"api:verify:{caller.user_id}")[1]
+
+
+# ------------------------------------------------------------------ refunds
+
+
+def refund(
+    payment_id: str, amount: int | None, reason: str, caller: Caller
+) -> tuple[Payment, dict[str, Any]]:
+    """Refund all that is left (amount None) or part of it: hold, ask the provider, then settle."""
+    payment = get(payment_id)
+    now = utcnow()
+    held, reserved = payment.reserve_refund(amount, now)
+    refund_id = str(uuid.uuid4())
+    record = {
+        "refundId": refund_id,
+        "amount": held,
+        "currency": payment.currency,
+        "reason": reason,
+        "requestedBy": caller.user_id,
+        "requestedAt": now.isoformat(),
+        "status": "requested",
+    }
+    hold = PendingWrite(
+        [repository.put_payment(payment, reserved), repository.refund_put(payment_id, record, new=True)]
+    )
+    try:
+        hold.commit()
+    except (WriteConflict, TransactionContended) as error:
+        raise TransactionContended("The payment changed while the refund was prepared; try again") from error
+    reserved = reserved.model_copy(update={"version": payment.version + 1})
+    try:
+        receipt = provider(payment.provider).refund(reserved, held, refund_id)
+    except ProviderUnavailable:
+        _release(reserved, held, record)
+        raise
+    done = utcnow()
+    settled = reserved.settle_refund(held, done)
+    record = {
+        **record,
+        "status": "succeeded",
+        "providerReference": receipt.provider_reference,
+        "settledAt": done.isoformat(),
+    }
+    write = PendingWrite(
+        [
+            repository.put_payment(reserved, settled),
+            repository.refund_put(payment_id, record, new=False),
+            repository.history_put(
+                payment_id,
+                _entry(
+                    reserved.status,
+                    settled.status,
+                    f"api:refund:{caller.user_id}",
+                    done,
+                    refundId=refund_id,
+                    amount=held,
+                    reason=reason,
+                ),
+                done,
+            ),
+        ]
+    )
+    write.emit(
+        new_event(
+            "payment.refunded",
+            _event_data(
+                settled,
+                refundId=refund_id,
+                refundAmount=held,
+                refundedAmount=settled.refunded_amount,
+                reason=reason,
+            ),
+        )
+    )
+    write.commit()
+    return settled.model_copy(update={"version": reserved.version + 1}), record
+
+
+def _release(reserved: Payment, amount: int, record: dict[str, Any]) -> None:
+    released = reserved.release_refund(amount, utcnow())
+    PendingWrite(
+        [
+            repository.put_payment(reserved, released),
+            repository.refund_put(reserved.payment_id, {**record, "status": "failed"}, new=False),
+        ]
+    ).commit()
+
+
+# ------------------------------------------------------------------ reconciliation
+
+
+def flag(payment: Payment, reason: str, source: str) -> Payment:
+    """Mark a payment for an admin (once), with history and a payment.flagged event."""
+    now = utcnow()
+    flagged = payment.flag(reason, now)
+    write = PendingWrite(
+        [
+            repository.put_payment(payment, flagged),
+            repository.history_put(
+                payment.payment_id, _entry(payment.status, payment.status, source, now, flagged=reason), now
+            ),
+        ]
+    )
+    write.emit(new_event("payment.flagged", _event_data(flagged, reason=reason)))
+    write.commit()
+    return flagged

@@ -1,0 +1,145 @@
+"""Refunds (admin, full or partial, never beyond the captured amount) and the read routes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.payments.conftest import ADMIN, DONOR, OTHER, call, initiate, items, outbox_types, pledge
+
+
+def paid(pledge_id: str = "pl-1", *, donor: str | None = None) -> str:
+    pledge(pledge_id, donor=donor, amount=10_000)
+    caller = DONOR if donor else None
+    payment_id = str(initiate(pledge_id, caller=caller).data["paymentId"])
+    call("POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "success"})
+    return payment_id
+
+
+def refund(payment_id: str, body: dict[str, object], *, key: str, admin_path: bool = False, caller=ADMIN):
+    path = f"/api/admin/payments/{payment_id}/refund" if admin_path else f"/api/payments/{payment_id}/refund"
+    return call("POST", path, body=body, caller=caller, key=key)
+
+
+def test_partial_refunds_then_the_rest(payments_table: str) -> None:
+    payment_id = paid()
+    first = refund(payment_id, {"amount": 4_000, "reason": "duplicate pledge"}, key="refund-key-01")
+    assert first.status == 201, first
+    assert (first.data["payment"]["status"], first.data["payment"]["refundedAmount"]) == (
+        "partially_refunded",
+        4_000,
+    )
+    assert (first.data["refund"]["amount"], first.data["refund"]["status"]) == (4_000, "succeeded")
+    rest = refund(payment_id, {"reason": "campaign cancelled"}, key="refund-key-02", admin_path=True)
+    assert (rest.status, rest.data["payment"]["status"], rest.data["refund"]["amount"]) == (
+        201,
+        "refunded",
+        6_000,
+    )
+    assert outbox_types(payments_table).count("payment.refunded") == 2
+    envelopes = [json.loads(item["envelope"]["S"]) for item in items(payments_table, "OUTBOX#")]
+    refunded = sorted(e["data"]["refundedAmount"] for e in envelopes if e["eventType"] == "payment.refunded")
+    assert refunded == [4_000, 10_000]
+
+
+def test_a_refund_beyond_the_captured_amount_is_a_422_and_changes_nothing(payments_table: str) -> None:
+    payment_id = paid()
+    reply = refund(payment_id, {"amount": 10_001, "reason": "too much"}, key="refund-key-03")
+    assert (reply.status, reply.error["code"]) == (422, "REFUND_EXCEEDS_CAPTURED")
+    assert call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["refundedAmount"] == 0
+    assert not [
+        item
+        for item in items(payments_table, f"PAYMENT#{payment_id}")
+        if item["sk"]["S"].startswith("REFUND#")
+    ]
+
+
+def test_a_replayed_refund_key_refunds_once(payments_table: str) -> None:
+    payment_id = paid()
+    body = {"amount": 1_000, "reason": "goodwill"}
+    first, again = (refund(payment_id, body, key="refund-key-04") for _ in range(2))
+    assert (first.status, again.headers.get("idempotent-replayed")) == (201, "true")
+    assert call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["refundedAmount"] == 1_000
+
+
+def test_refunds_are_for_admins_and_settled_payments_only(payments_table: str) -> None:
+    payment_id = paid()
+    assert refund(payment_id, {"reason": "mine"}, key="refund-key-05", caller=DONOR).status == 403
+    pledge("pl-2")
+    pending = initiate("pl-2").data["paymentId"]
+    reply = refund(pending, {"reason": "not paid yet"}, key="refund-key-06")
+    assert (reply.status, reply.error["code"]) == (422, "PAYMENT_NOT_REFUNDABLE")
+    assert (
+        call("POST", f"/api/payments/{payment_id}/refund", body={"reason": "no key"}, caller=ADMIN).status
+        == 400
+    )
+
+
+def test_a_payment_is_visible_to_its_payer_and_admins_only(payments_table: str) -> None:
+    mine = paid("pl-own", donor="u-donor")
+    assert call("GET", f"/api/payments/{mine}", caller=DONOR).status == 200
+    assert call("GET", f"/api/payments/{mine}", caller=OTHER).status == 404
+    assert call("GET", f"/api/payments/{mine}", caller=ADMIN).status == 200
+    assert call("GET", f"/api/payments/{mine}").status == 401
+
+
+def test_the_status_route_needs_the_access_token_from_initiate(payments_table: str) -> None:
+    pledge("pl-anon")
+    started = initiate("pl-anon").data
+    path = f"/api/payments/status/{started['paymentId']}"
+    seen = call("GET", path, headers={"X-Payment-Token": started["accessToken"]})
+    assert (seen.status, seen.data["status"]) == (200, "pending")
+    assert call("GET", path, headers={"X-Payment-Token": "guess"}).status == 404
+    assert call("GET", path).status == 404
+
+
+def test_a_pledges_payments_for_its_donor(payments_table: str) -> None:
+    payment_id = paid("pl-own", donor="u-donor")
+    listed = call("GET", "/api/payments/pledge/pl-own", caller=DONOR)
+    assert [payment["paymentId"] for payment in listed.data] == [payment_id]
+    assert call("GET", "/api/payments/pledge/pl-own", caller=OTHER).status == 404
+    assert call("GET", "/api/payments/pledge/pl-own", caller=ADMIN).status == 200
+
+
+def test_verify_asks_the_provider_again(payments_table: str) -> None:
+    pledge("pl-own", donor="u-donor")
+    payment_id = initiate("pl-own", caller=DONOR).data["paymentId"]
+    from payments import repository
+
+    repository.record_sandbox_outcome(payment_id, "success")  # the payer paid; no webhook came
+    verified = call("POST", f"/api/payments/{payment_id}/verify", caller=DONOR)
+    assert (verified.status, verified.data["status"]) == (200, "completed")
+    history = call("GET", f"/api/payments/{payment_id}", caller=DONOR).data["history"]
+    assert history[-1]["source"] == "api:verify:u-donor"
+
+
+def test_admins_page_through_payments_by_status(payments_table: str) -> None:
+    completed = {paid(f"pl-{n}") for n in range(3)}
+    pledge("pl-pending")
+    pending = initiate("pl-pending").data["paymentId"]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"status": "completed", "limit": "2", **({"next": cursor} if cursor else {})}
+        page = call("GET", "/api/admin/payments", caller=ADMIN, query=query)
+        assert page.status == 200, page
+        seen += [payment["paymentId"] for payment in page.data]
+        cursor = page.body["pagination"]["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(completed)
+    everything = call("GET", "/api/admin/payments", caller=ADMIN, query={"limit": "10"})
+    assert {payment["paymentId"] for payment in everything.data} == completed | {pending}
+    by_pledge = call("GET", "/api/admin/payments", caller=ADMIN, query={"pledgeId": "pl-pending"})
+    assert [payment["paymentId"] for payment in by_pledge.data] == [pending]
+    assert call("GET", "/api/admin/payments", caller=DONOR).status == 403
+    garbled = call("GET", "/api/admin/payments", caller=ADMIN, query={"next": "bm9wZQ"})
+    assert (garbled.status, garbled.error["code"]) == (400, "INVALID_CURSOR")
+
+
+def test_a_cursor_from_one_status_is_refused_for_another(payments_table: str) -> None:
+    for n in range(3):
+        paid(f"pl-{n}")
+    first = call("GET", "/api/admin/payments", caller=ADMIN, query={"status": "completed", "limit": "1"})
+    cursor = first.body["pagination"]["next"]
+    reply = call("GET", "/api/admin/payments", caller=ADMIN, query={"status": "failed", "next": cursor})
+    assert (reply.status, reply.error["code"]) == (400, "INVALID_CURSOR")

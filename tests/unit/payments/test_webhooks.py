@@ -1,0 +1,190 @@
+"""Signed sandbox webhooks: verified, stored raw, deduplicated, applied once, in any order."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import pytest
+
+from payments.providers import signing
+from tests.unit.payments.conftest import ADMIN, SECRET, call, initiate, items, outbox_types, pledge
+
+WEBHOOK = "/api/payments/webhooks/sandbox"
+
+
+def notification(
+    payment_id: str, signal: str, *, amount: int = 150_000, event_id: str | None = None
+) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{payment_id}_{signal}",
+            "type": f"payment.{signal}",
+            "created": int(time.time()),
+            "data": {"paymentId": payment_id, "amount": amount, "currency": "BDT"},
+        }
+    ).encode()
+
+
+def deliver(raw: bytes, *, timestamp: int | None = None, secret: str = SECRET, signature: str | None = None):
+    header = signature if signature is not None else signing.sign(secret, raw, timestamp or int(time.time()))
+    return call("POST", WEBHOOK, body=raw.decode(), headers={signing.SIGNATURE_HEADER: header})
+
+
+def status_of(payment_id: str) -> str:
+    return str(call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["status"])
+
+
+@pytest.fixture
+def payment_id(payments_table: str) -> str:
+    pledge("pl-1")
+    return str(initiate("pl-1").data["paymentId"])
+
+
+def test_the_sandbox_pays_through_its_signed_webhooks(payments_table: str, payment_id: str) -> None:
+    done = call("POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "success"})
+    assert done.data == {
+        "paymentId": payment_id,
+        "outcome": "success",
+        "sent": 3,
+        "delivered": 3,
+        "failed": 0,
+    }
+    payment = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data
+    assert (payment["status"], payment["capturedAmount"]) == ("completed", 150_000)
+    applied = [(entry["from"], entry["to"]) for entry in payment["history"] if entry.get("applied", True)]
+    assert applied == [
+        (None, "pending"),
+        ("pending", "authorized"),
+        ("authorized", "captured"),
+        ("captured", "completed"),
+    ]
+    assert outbox_types(payments_table) == [
+        "payment.initiated",
+        "payment.authorized",
+        "payment.captured",
+        "payment.completed",
+    ]
+    receipts = items(payments_table, "WEBHOOK#sandbox#")
+    assert len(receipts) == 3
+    assert all(json.loads(receipt["rawBody"]["S"])["data"]["paymentId"] == payment_id for receipt in receipts)
+
+
+def test_one_webhook_delivered_fifty_times_is_one_transition(payments_table: str, payment_id: str) -> None:
+    raw = notification(payment_id, "completed")
+    replies = [deliver(raw) for _ in range(50)]
+    assert {reply.status for reply in replies} == {200}
+    assert [reply.data["duplicate"] for reply in replies].count(False) == 1
+    history = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["history"]
+    assert [entry["to"] for entry in history] == ["pending", "completed"]
+    assert outbox_types(payments_table) == ["payment.initiated", "payment.completed"]
+    assert len(items(payments_table, "WEBHOOK#")) == 1
+
+
+def test_the_simulator_sending_fifty_shuffled_copies_still_completes_once(
+    payments_table: str, payment_id: str
+) -> None:
+    body = {"outcome": "success", "duplicates": 50, "shuffle": True}
+    done = call("POST", f"/api/payments/sandbox/{payment_id}/complete", body=body)
+    assert (done.data["sent"], done.data["delivered"]) == (150, 150)
+    assert status_of(payment_id) == "completed"
+    assert outbox_types(payments_table).count("payment.completed") == 1
+    assert len(items(payments_table, "WEBHOOK#")) == 3
+
+
+@pytest.mark.parametrize(
+    ("signals", "final"),
+    [
+        *[(order, "completed") for order in itertools.permutations(["authorized", "captured", "completed"])],
+        *[(order, "failed") for order in itertools.permutations(["authorized", "failed"])],
+    ],
+)
+def test_every_ordering_of_a_payments_webhooks_ends_in_the_same_state(
+    payments_table: str, payment_id: str, signals: tuple[str, ...], final: str
+) -> None:
+    for signal in signals:
+        assert deliver(notification(payment_id, signal)).status == 200
+    assert status_of(payment_id) == final
+    assert outbox_types(payments_table).count(f"payment.{final}") == 1
+
+
+def test_a_late_authorized_after_completed_is_recorded_and_ignored(
+    payments_table: str, payment_id: str
+) -> None:
+    deliver(notification(payment_id, "completed"))
+    late = deliver(notification(payment_id, "authorized"))
+    assert (late.status, late.data["applied"], late.data["status"]) == (200, False, "completed")
+    history = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["history"]
+    assert history[-1] | {"at": None} == {
+        "at": None,
+        "from": "completed",
+        "to": "completed",
+        "source": f"webhook:evt_{payment_id}_authorized",
+        "signal": "authorized",
+        "applied": False,
+        "reason": "stale_signal",
+    }
+
+
+def _tampered(raw: bytes) -> bytes:
+    flipped = bytearray(raw)
+    flipped[-3] = ord("X") if flipped[-3] != ord("X") else ord("Y")
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("wrong_secret", 401),
+        ("stale", 401),
+        ("future", 401),
+        ("one_byte_changed", 401),
+        ("missing", 400),
+        ("garbled", 400),
+    ],
+)
+def test_a_bad_or_stale_signature_is_refused_and_nothing_is_written(
+    payments_table: str, payment_id: str, case: str, status: int
+) -> None:
+    before = items(payments_table)
+    raw = notification(payment_id, "completed")
+    now = int(time.time())
+    good = signing.sign(SECRET, raw, now)
+    reply = {
+        "wrong_secret": lambda: deliver(raw, secret="not-the-secret"),
+        "stale": lambda: deliver(raw, timestamp=now - 301),
+        "future": lambda: deliver(raw, timestamp=now + 301),
+        "one_byte_changed": lambda: deliver(_tampered(raw), signature=good),
+        "missing": lambda: call("POST", WEBHOOK, body=raw.decode()),
+        "garbled": lambda: deliver(raw, signature="v1=abc"),
+    }[case]()
+    assert reply.status == status, reply
+    assert items(payments_table) == before
+    assert status_of(payment_id) == "pending"
+
+
+def test_a_signed_webhook_for_an_unknown_payment_is_stored_and_acknowledged(payments_table: str) -> None:
+    reply = deliver(notification("p-nobody", "completed"))
+    assert (reply.status, reply.data["result"]) == (200, "unknown_payment")
+    assert len(items(payments_table, "WEBHOOK#")) == 1
+
+
+def test_a_webhook_naming_another_amount_changes_nothing(payments_table: str, payment_id: str) -> None:
+    reply = deliver(notification(payment_id, "completed", amount=1))
+    assert reply.data["result"] == "amount_mismatch"
+    assert status_of(payment_id) == "pending"
+
+
+def test_an_unconfigured_provider_has_no_webhook(payments_table: str) -> None:
+    reply = call("POST", "/api/payments/webhooks/stripe", body="{}")
+    assert (reply.status, reply.error["code"]) == (404, "PROVIDER_NOT_CONFIGURED")
+
+
+def test_the_canonical_webhook_event_replayed_later_is_refused(payments_table: str) -> None:
+    from tests.support.events import load_event
+    from tests.unit.payments.conftest import Reply, invoke
+
+    reply = Reply(invoke(load_event("payments/webhook_sandbox")))
+    assert (reply.status, reply.error["code"]) == (401, "INVALID_SIGNATURE")
+    assert items(payments_table, "WEBHOOK#") == []

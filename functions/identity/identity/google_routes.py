@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,11 +16,21 @@ router = APIRouter(tags=["auth"])
 
 
 @router.get("/api/auth/google", summary="Start Google sign-in (redirects to Google)", response_model=None)
-def google(
-    redirect_to: Annotated[str | None, Query(alias="redirectTo", max_length=2048)] = None,
-) -> RedirectResponse:
-    started = oidc.client().start(redirect_to=redirect_to, now=service.utcnow())
-    return RedirectResponse(started.url, status_code=302)
+def google() -> RedirectResponse:
+    started = oidc.client().start(now=service.utcnow())
+    response = RedirectResponse(started.url, status_code=302)
+    # The state also rides in a cookie only this browser holds, so a callback started elsewhere
+    # (login CSRF: signing a victim into the attacker's account) is refused.
+    response.set_cookie(
+        oidc.STATE_COOKIE,
+        started.state,
+        max_age=int(oidc.STATE_LIFETIME.total_seconds()),
+        path="/api/auth/google",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 @router.get("/api/auth/google/callback", summary="Finish Google sign-in")
@@ -31,6 +42,8 @@ def google_callback(
 ) -> JSONResponse:
     if error or not code:
         raise oidc.SignInRejected("Google sign-in was cancelled or refused", details={"error": error})
+    if not secrets.compare_digest(request.cookies.get(oidc.STATE_COOKIE, ""), state):
+        raise oidc.SignInRejected("This sign-in was not started in this browser")
     identity = oidc.client().finish(code=code, state=state, now=service.utcnow())
     return _signed_in(request, service.sign_in_with_provider(identity))
 

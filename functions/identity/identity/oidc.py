@@ -26,6 +26,8 @@ STATE_LIFETIME = timedelta(minutes=10)
 ID_TOKEN_ALGORITHMS = ["RS256"]
 HTTP_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_AGE_SECONDS = 3600
+KEY_REFETCH_SECONDS = 60
+STATE_COOKIE = "harambee_oidc_state"
 
 
 class OidcSettings(BaseModel):
@@ -95,6 +97,7 @@ class OidcClient:
         self._http = http
         self._metadata: dict[str, Any] | None = None
         self._jwks: tuple[float, dict[str, Any]] | None = None
+        self._last_forced_fetch: float | None = None
 
     @property
     def http(self) -> Any:
@@ -134,7 +137,7 @@ class OidcClient:
             self._jwks = (now, self._get_json(self.metadata()["jwks_uri"]))
         return self._jwks[1]
 
-    def start(self, *, redirect_to: str | None, now: datetime) -> AuthorizationRequest:
+    def start(self, *, now: datetime) -> AuthorizationRequest:
         """The provider URL for the browser; state, nonce and PKCE verifier are kept for the callback."""
         state, nonce, verifier = (
             secrets.token_urlsafe(24),
@@ -147,7 +150,6 @@ class OidcClient:
             pk=f"OIDC#{state}",
             nonce=nonce,
             code_verifier=verifier,
-            redirect_to=redirect_to,
             expires_at=expires_at,
             ttl=int(expires_at.timestamp()),
         ).save()
@@ -234,10 +236,21 @@ class OidcClient:
         from jwt import PyJWKSet
 
         for force in (False, True):
+            if force and not self._may_refetch_keys():
+                break
             for key in PyJWKSet.from_dict(self._key_set(force=force)).keys:
                 if key.key_id == kid:
                     return key
         raise SignInRejected("ID token signed by an unknown key")
+
+    def _may_refetch_keys(self) -> bool:
+        """An unknown kid refetches the provider's keys at most once a minute: forged kids cannot
+        turn our function into a stream of requests to the provider."""
+        now = time.monotonic()
+        if self._last_forced_fetch is not None and now - self._last_forced_fetch < KEY_REFETCH_SECONDS:
+            return False
+        self._last_forced_fetch = now
+        return True
 
 
 def _consume_state(state: str, now: datetime) -> OidcStateRecord:

@@ -131,7 +131,6 @@ class OidcStateRecord(Model):
     sk = UnicodeAttribute(range_key=True, default="OIDC")
     nonce = UnicodeAttribute()
     code_verifier = UnicodeAttribute(attr_name="codeVerifier")
-    redirect_to = UnicodeAttribute(attr_name="redirectTo", null=True)
     expires_at = UTCDateTimeAttribute(attr_name="expiresAt")
     ttl = NumberAttribute()
 

@@ -24,8 +24,13 @@ def provider(signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> Iterat
         monkeypatch.setenv("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
         monkeypatch.setenv("GOOGLE_REDIRECT_URI", "http://127.0.0.1:3000/api/auth/google/callback")
         oidc.client.cache_clear()
+        BROWSER.clear()
         yield fake
         oidc.client.cache_clear()
+
+
+# The browser's cookies for our API: the sign-in state cookie travels from start to callback.
+BROWSER: dict[str, str] = {}
 
 
 def call(
@@ -33,8 +38,18 @@ def call(
 ) -> tuple[int, Any, dict]:
     from identity.handler import handler
 
-    event = api_event(method, path, query=query, body=None if body is None else json.dumps(body))
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in BROWSER.items())} if BROWSER else None
+    event = api_event(
+        method, path, query=query, body=None if body is None else json.dumps(body), headers=headers
+    )
     response = handler(event, FakeLambdaContext())
+    single = (response.get("headers") or {}).get("set-cookie")
+    for cookie in [
+        *(response.get("multiValueHeaders") or {}).get("set-cookie", []),
+        *([single] if single else []),
+    ]:
+        name, _, rest = cookie.partition("=")
+        BROWSER[name] = rest.split(";", 1)[0]
     parsed = json.loads(response["body"]) if response.get("body") else {}
     return response["statusCode"], parsed.get("data", parsed.get("error")), response.get("headers", {})
 
@@ -69,6 +84,14 @@ def test_a_callback_cannot_be_replayed(provider: FakeProvider) -> None:
     assert call("GET", "/api/auth/google/callback", query=callback)[0] == 200
     status, error, _ = call("GET", "/api/auth/google/callback", query=callback)
     assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
+
+
+def test_a_callback_from_another_browser_is_refused(provider: FakeProvider) -> None:
+    callback = start_sign_in()
+    BROWSER.clear()  # the victim's browser, lured to the attacker's callback link
+    status, error, _ = call("GET", "/api/auth/google/callback", query=callback)
+    assert (status, error["code"]) == (401, "SOCIAL_SIGN_IN_REJECTED")
+    assert provider.token_requests == 0
 
 
 def test_a_forged_state_is_refused_before_the_provider_is_asked(provider: FakeProvider) -> None:

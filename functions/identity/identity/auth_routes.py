@@ -76,7 +76,7 @@ def verify(request: Request, token: str) -> JSONResponse:
 
 @router.post("/api/auth/forgot-password", status_code=202, summary="Email a password reset link")
 def forgot_password(request: Request, body: ForgotPassword) -> JSONResponse:
-    service.request_password_reset(body.email, links=links())
+    service.request_password_reset(body.email, links=links(), source_ip=source_ip(request))
     # The same answer whether or not the account exists.
     message = "If an account exists for this address, a reset link is on its way"
     return ok(request, {"message": message}, status=202)

@@ -9,23 +9,25 @@ Access patterns (pk / sk; gsi1pk / gsi1sk):
   refresh token by hash         REFRESH#<sha256> / REFRESH      (state active | rotated)
   refresh token family          FAMILY#<familyId> / FAMILY      (revoked as a whole on reuse or logout)
   one-time token by hash        VERIFY#<sha256> / VERIFY, RESET#<sha256> / RESET
-  login failures                THROTTLE#LOGIN#ACCOUNT#<email> / THROTTLE, THROTTLE#LOGIN#IP#<ip> / THROTTLE
+  login attempts                THROTTLE#LOGIN#ACCOUNT#<email> / THROTTLE, THROTTLE#LOGIN#IP#<ip> / THROTTLE
+                                (attempts, windowStartedAt, lastAttemptAt: epoch seconds; boto3, atomic ADD)
   OpenID Connect state          OIDC#<state> / OIDC
 Every short-lived item carries `ttl` (epoch seconds) so DynamoDB removes it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from harambee import aws
 from harambee.auth import Role
 from harambee.pagination import InvalidCursor
-from harambee.settings import TableMeta
+from harambee.settings import TableMeta, platform_settings
 from identity.domain.accounts import Account, AccountStatus
 from identity.domain.login_throttle import WINDOW, FailureRecord
 
@@ -108,18 +110,6 @@ class OneTimeTokenRecord(Model):
     sk = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute(attr_name="userId")
     expires_at = UTCDateTimeAttribute(attr_name="expiresAt")
-    ttl = NumberAttribute()
-
-
-class ThrottleRecord(Model):
-    class Meta(TableMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="THROTTLE")
-    failures = NumberAttribute(default=0)
-    last_failure_at = UTCDateTimeAttribute(attr_name="lastFailureAt", null=True)
-    window_started_at = UTCDateTimeAttribute(attr_name="windowStartedAt")
     ttl = NumberAttribute()
 
 
@@ -223,36 +213,86 @@ def throttle_pk(kind: str, subject: str) -> str:
     return f"THROTTLE#LOGIN#{kind}#{subject}"
 
 
-def load_failures(pk: str, now: datetime) -> FailureRecord:
-    """The failures counted for `pk` in its current window (an empty window when there is none)."""
+def _throttle_key(pk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": pk}, "sk": {"S": "THROTTLE"}}
+
+
+def count_attempt(pk: str, now: datetime) -> FailureRecord:
+    """Count one sign-in attempt atomically; returns what was counted before it.
+
+    Counting before the password is checked means parallel guesses each see the ones before them:
+    no burst slips through between a check and its write.
+    """
+    from botocore.exceptions import ClientError
+
+    client, table = aws.dynamodb(), platform_settings().table_name
+    stamp, cutoff = now.timestamp(), (now - WINDOW).timestamp()
+    for _ in range(3):
+        try:
+            before = client.update_item(
+                TableName=table,
+                Key=_throttle_key(pk),
+                UpdateExpression="ADD attempts :one SET lastAttemptAt = :now",
+                ConditionExpression="windowStartedAt > :cutoff",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(stamp)},
+                    ":cutoff": {"N": str(cutoff)},
+                },
+                ReturnValues="ALL_OLD",
+            )["Attributes"]
+            return FailureRecord(
+                failures=int(before["attempts"]["N"]),
+                last_failure_at=datetime.fromtimestamp(float(before["lastAttemptAt"]["N"]), tz=UTC),
+                window_started_at=datetime.fromtimestamp(float(before["windowStartedAt"]["N"]), tz=UTC),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        # No window, or an old one: open a new window, unless a concurrent attempt just did.
+        try:
+            client.put_item(
+                TableName=table,
+                Item={
+                    **_throttle_key(pk),
+                    "attempts": {"N": "1"},
+                    "windowStartedAt": {"N": str(stamp)},
+                    "lastAttemptAt": {"N": str(stamp)},
+                    "ttl": {"N": str(int(stamp + (WINDOW + timedelta(minutes=5)).total_seconds()))},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR windowStartedAt <= :cutoff",
+                ExpressionAttributeValues={":cutoff": {"N": str(cutoff)}},
+            )
+            return FailureRecord(failures=0, last_failure_at=None, window_started_at=now)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+    raise RuntimeError(f"Could not count a sign-in attempt for {pk}")
+
+
+def release_attempt(pk: str, *, clear: bool) -> None:
+    """A successful sign-in: forget the account's count (clear), or give the IP its attempt back."""
+    client, table = aws.dynamodb(), platform_settings().table_name
+    if clear:
+        client.delete_item(TableName=table, Key=_throttle_key(pk))
+    else:
+        _decrement(client, table, pk)
+
+
+def _decrement(client: Any, table: str, pk: str) -> None:
+    from botocore.exceptions import ClientError
+
     try:
-        record = ThrottleRecord.get(pk, "THROTTLE", consistent_read=True)
-    except ThrottleRecord.DoesNotExist:
-        return FailureRecord(failures=0, last_failure_at=None, window_started_at=now)
-    return FailureRecord(
-        failures=int(record.failures),
-        last_failure_at=record.last_failure_at,
-        window_started_at=record.window_started_at,
-    )
-
-
-def record_failure(pk: str, now: datetime) -> None:
-    """Count one failed attempt: ADD within the open window, a fresh window once it has ended."""
-    current = load_failures(pk, now)
-    expires = int((now + WINDOW + timedelta(minutes=5)).timestamp())
-    if current.failures and now < current.window_started_at + WINDOW:
-        ThrottleRecord(pk=pk, sk="THROTTLE").update(
-            actions=[
-                ThrottleRecord.failures.add(1),
-                ThrottleRecord.last_failure_at.set(now),
-            ]
+        client.update_item(
+            TableName=table,
+            Key=_throttle_key(pk),
+            UpdateExpression="ADD attempts :minus_one",
+            ConditionExpression="attempts > :zero",
+            ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
         )
-        return
-    ThrottleRecord(pk=pk, failures=1, last_failure_at=now, window_started_at=now, ttl=expires).save()
-
-
-def clear_failures(pk: str) -> None:
-    ThrottleRecord(pk=pk, sk="THROTTLE").delete()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
 
 
 # ------------------------------------------------------------------ one-time tokens

@@ -147,24 +147,25 @@ def authenticate(email: str, password: str, *, source_ip: str, now: datetime | N
         (repository.throttle_pk("ACCOUNT", email), ACCOUNT_POLICY),
         (repository.throttle_pk("IP", source_ip), IP_POLICY),
     )
-    for pk, policy in throttles:
-        wait = retry_after(repository.load_failures(pk, now), policy, now)
-        if wait is not None:
-            seconds = max(1, math.ceil(wait.total_seconds()))
-            raise LoginThrottled(
-                "Too many failed sign-in attempts; try again later", details={"retryAfter": seconds}
-            )
+    # Every attempt is counted before the password is checked (and given back on success), so
+    # parallel guesses cannot all pass the check before any failure is recorded.
+    waits = [retry_after(repository.count_attempt(pk, now), policy, now) for pk, policy in throttles]
+    longest = max((wait for wait in waits if wait is not None), default=None)
+    if longest is not None:
+        seconds = max(1, math.ceil(longest.total_seconds()))
+        raise LoginThrottled(
+            "Too many failed sign-in attempts; try again later", details={"retryAfter": seconds}
+        )
     account = repository.account_by_email(email)
     stored = account.password_hash if account and account.password_hash else None
     # Verify against a dummy hash when there is no account so both failures cost the same time.
     matches = verify_password(stored or dummy_hash(), password)
     if account is None or stored is None or not matches:
-        for pk, _ in throttles:
-            repository.record_failure(pk, now)
         raise InvalidCredentials("Invalid email or password")
     if not account.can_sign_in:
         raise AccountSuspended("This account is suspended")
-    repository.clear_failures(throttles[0][0])
+    repository.release_attempt(throttles[0][0], clear=True)
+    repository.release_attempt(throttles[1][0], clear=False)
     if needs_rehash(stored):
         rehashed = account.model_copy(update={"password_hash": hash_password(password), "updated_at": now})
         try:
@@ -209,10 +210,31 @@ def verify_email(token: str, *, now: datetime | None = None) -> Account:
     return verified
 
 
-def request_password_reset(email: str, *, links: LinkBuilder, now: datetime | None = None) -> None:
-    """Send a reset link when the account exists and is active; say nothing either way."""
+RESET_EMAILS_PER_WINDOW = 3
+RESET_REQUESTS_PER_IP = 20
+
+
+def request_password_reset(
+    email: str, *, links: LinkBuilder, source_ip: str = "unknown", now: datetime | None = None
+) -> None:
+    """Send a reset link when the account exists and is active; say nothing either way.
+
+    At most three links per address per 15 minutes (more would only flood a mailbox), and a
+    per-IP limit answered with 429, which says nothing about any account.
+    """
     now = now or utcnow()
-    account = repository.account_by_email(normalize_email(email))
+    email = normalize_email(email)
+    if (
+        repository.count_attempt(repository.throttle_pk("RESET_IP", source_ip), now).failures
+        >= RESET_REQUESTS_PER_IP
+    ):
+        raise LoginThrottled("Too many reset requests; try again later", details={"retryAfter": 900})
+    if (
+        repository.count_attempt(repository.throttle_pk("RESET", email), now).failures
+        >= RESET_EMAILS_PER_WINDOW
+    ):
+        return
+    account = repository.account_by_email(email)
     if account is None or not account.can_sign_in:
         return
     reset = secrets.token_urlsafe(32)

@@ -292,3 +292,28 @@ def test_account_deleted_erases_credentials_once_and_frees_the_address(identity_
     with pytest.raises(InvalidCredentials):
         service.authenticate("amina@example.org", PASSWORD, source_ip="198.51.100.1", now=NOW)
     assert register().user_id != account.user_id
+
+
+def test_parallel_guesses_cannot_slip_past_the_throttle(identity_table: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    register()
+
+    def guess(n: int) -> str:
+        try:
+            service.authenticate("amina@example.org", f"guess {n}", source_ip="198.51.100.77", now=NOW)
+        except (InvalidCredentials, LoginThrottled) as refused:
+            return refused.code
+        return "SIGNED_IN"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = sorted(pool.map(guess, range(10)))
+    # Only the three free attempts ever reach the password check.
+    assert outcomes == ["INVALID_CREDENTIALS"] * 3 + ["TOO_MANY_ATTEMPTS"] * 7
+
+
+def test_reset_links_to_one_address_are_capped_so_a_mailbox_cannot_be_flooded(identity_table: str) -> None:
+    register()
+    for _ in range(5):
+        service.request_password_reset("amina@example.org", links=LINKS, source_ip="198.51.100.5", now=NOW)
+    assert len(outbox_events(identity_table, "account.password_reset_requested")) == 3

@@ -2,6 +2,7 @@
 
 Access patterns (pk / sk):
   profile of a user      PROFILE#<userId> / PROFILE   (the whole profile document, camelCase JSON)
+  erased profile         PROFILE#<userId> / ERASED    (tombstone: when, nothing personal; writes check it)
 Profiles are only ever read by their owner's id, so one item per user is all it takes.
 """
 
@@ -23,6 +24,25 @@ class ProfileRecord(Model):
     user_id = UnicodeAttribute(attr_name="userId")
     document = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+
+class ErasureRecord(Model):
+    """Marks a user whose personal data was erased, so a late write cannot bring it back."""
+
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ERASED")
+    erased_at = UTCDateTimeAttribute(attr_name="erasedAt")
+
+
+def erased(user_id: str) -> bool:
+    try:
+        ErasureRecord.get(profile_pk(user_id), "ERASED", consistent_read=True)
+    except ErasureRecord.DoesNotExist:
+        return False
+    return True
 
 
 def profile_pk(user_id: str) -> str:

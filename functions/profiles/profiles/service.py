@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from harambee import aws
+from harambee.errors import Gone
 from harambee.events import new_event
 from harambee.observability import logger
 from harambee.outbox import transaction
@@ -20,7 +21,7 @@ from profiles.domain.profile import (
     ProfileDetails,
     avatar_extension,
 )
-from profiles.repository import ProfileRecord
+from profiles.repository import ErasureRecord, ProfileRecord
 
 UPLOAD_WINDOW = timedelta(minutes=5)
 AVATAR_PREFIX = "avatars/"
@@ -34,8 +35,25 @@ def avatar_bucket() -> str:
     return os.environ["AVATAR_BUCKET"]
 
 
+class ProfileErased(Gone):
+    code = "PROFILE_ERASED"
+
+
+def _not_erased(tx: Any, user_id: str) -> None:
+    """In the same transaction as a write: the user's data has not been erased meanwhile."""
+    tx.condition_check(
+        ErasureRecord, repository.profile_pk(user_id), "ERASED", condition=ErasureRecord.pk.does_not_exist()
+    )
+
+
+def _refuse_if_erased(user_id: str) -> None:
+    if repository.erased(user_id):
+        raise ProfileErased("This account's personal data has been erased")
+
+
 def get(user_id: str, *, now: datetime | None = None) -> Profile:
     """The user's profile; a user who never saved one has the defaults."""
+    _refuse_if_erased(user_id)
     found = repository.find(user_id)
     if found is not None:
         return found[0]
@@ -48,7 +66,9 @@ def update_details(user_id: str, details: ProfileDetails, *, now: datetime | Non
     found = repository.find(user_id)
     before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
     after = before.with_details(details, now.date(), now)
+    _refuse_if_erased(user_id)
     with transaction() as tx:
+        _not_erased(tx, user_id)
         tx.save(repository.to_record(after), condition=_unchanged_since(found))
         if after.birth_date_changed(before):
             # Birthday pots are created from this event, 30 days ahead, by the campaigns context.
@@ -63,7 +83,9 @@ def update_preferences(user_id: str, preferences: Preferences, *, now: datetime 
     found = repository.find(user_id)
     before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
     after = before.model_copy(update={"preferences": preferences, "updated_at": now})
+    _refuse_if_erased(user_id)
     with transaction() as tx:
+        _not_erased(tx, user_id)
         tx.save(repository.to_record(after), condition=_unchanged_since(found))
         tx.emit(
             new_event(
@@ -82,14 +104,24 @@ def _unchanged_since(found: tuple[Profile, ProfileRecord] | None) -> Any:
 
 
 def delete(user_id: str, *, now: datetime | None = None) -> None:
-    """Erase the user's personal data and tell every other context to anonymise theirs."""
+    """Erase the user's personal data and tell every other context to anonymise theirs.
+
+    A tombstone stays behind: a still-valid token or a presigned upload issued before the erasure
+    cannot recreate the profile afterwards.
+    """
     now = now or utcnow()
+    if repository.erased(user_id):
+        return
     found = repository.find(user_id)
     with transaction() as tx:
         if found is not None:
             tx.delete(found[1])
+        tx.save(
+            ErasureRecord(pk=repository.profile_pk(user_id), erased_at=now),
+            condition=ErasureRecord.pk.does_not_exist(),
+        )
         tx.emit(new_event("account.deleted", {"userId": user_id, "deletedAt": now.isoformat()}))
-    _delete_avatars(user_id, keep=None)
+    _erase_avatars(user_id)
 
 
 # ------------------------------------------------------------------ avatars
@@ -139,12 +171,16 @@ def avatar_landed(bucket: str, key: str, *, now: datetime | None = None) -> bool
         logger.warning("Refusing an avatar that is not an allowed image", extra={"key": key})
         aws.client("s3").delete_object(Bucket=bucket, Key=key)
         return False
+    if repository.erased(user_id):
+        aws.client("s3").delete_object(Bucket=bucket, Key=key)
+        return False
     found = repository.find(user_id)
     before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
     if before.avatar_key == key:
         return True  # a redelivered notification
     after = before.model_copy(update={"avatar_key": key, "updated_at": now})
     with transaction() as tx:
+        _not_erased(tx, user_id)
         tx.save(repository.to_record(after), condition=_unchanged_since(found))
         tx.emit(new_event("profile.avatar_changed", {"userId": user_id, "avatarKey": key}))
     _delete_avatars(user_id, keep=key)
@@ -166,6 +202,16 @@ def _head(bucket: str, key: str) -> dict[str, Any] | None:
             return None  # already replaced or deleted: nothing to point at
         raise  # throttling or access: let the message come back and try again
     return head
+
+
+def _erase_avatars(user_id: str) -> None:
+    """Every version of every avatar (the bucket is versioned): erasure leaves no bytes behind."""
+    s3 = aws.client("s3")
+    listed = s3.list_object_versions(Bucket=avatar_bucket(), Prefix=f"{AVATAR_PREFIX}{user_id}/")
+    versions = [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
+    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+    if doomed:
+        s3.delete_objects(Bucket=avatar_bucket(), Delete={"Objects": doomed, "Quiet": True})
 
 
 def _delete_avatars(user_id: str, *, keep: str | None) -> None:

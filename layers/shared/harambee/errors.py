@@ -44,6 +44,13 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class Gone(DomainError):
+    """The resource existed and was deliberately removed (an erased profile)."""
+
+    status = 410
+    code = "GONE"
+
+
 class Unprocessable(DomainError):
     """The request is well formed but breaks a rule (an invalid transition, a refund too large)."""
 

@@ -171,7 +171,26 @@ def test_deleting_the_profile_erases_personal_data_and_announces_it(table: str) 
     _upload("avatars/u-amina/a.png")
     status, deleted = call("DELETE", "/api/profile")
     assert (status, deleted) == (200, {"deleted": True})
-    assert call("GET", "/api/profile")[1]["firstName"] is None
+    assert call("GET", "/api/profile")[0] == 410
     assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents") is None
     (event,) = outbox_events(table, "account.deleted")
     assert event["data"]["userId"] == "u-amina"
+
+
+def test_an_erased_profile_cannot_be_brought_back_by_a_late_write_or_upload(table: str) -> None:
+    from profiles.handler import handler
+
+    status, upload = call(
+        "POST", "/api/profile/avatar", body={"contentType": "image/png", "contentLength": 2048}
+    )
+    assert call("DELETE", "/api/profile")[0] == 200
+    # The still-valid access token, and the presigned upload issued before the erasure
+    status, error = call("PUT", "/api/profile", body={"firstName": "Amina"})
+    assert (status, error["code"]) == (410, "PROFILE_ERASED")
+    assert call("PUT", "/api/profile/preferences", body={"theme": "dark"})[0] == 410
+    _upload(upload["key"])
+    handler(_notification(upload["key"]), FakeLambdaContext())
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents") is None
+    assert len(outbox_events(table, "account.deleted")) == 1
+    assert call("DELETE", "/api/profile")[0] == 200  # erasing twice is harmless
+    assert len(outbox_events(table, "account.deleted")) == 1

@@ -118,6 +118,10 @@ def _identity(kind: str, name: str, props: dict[str, Any], resolver: Resolver) -
         bus = resolver.resolve_str(props.get("EventBusName", "default"))
         path = name if bus == "default" else f"{bus}/{name}"
         return name, {"Arn": f"arn:aws:events:{prefix}:rule/{path}"}
+    if kind == "AWS::KMS::Key":
+        # A key id is random; locally Ref names an alias to it, which KMS accepts wherever a key id goes.
+        alias = f"alias/{name}"
+        return alias, {"Arn": f"arn:aws:kms:{prefix}:{alias}", "KeyId": alias}
     if kind == "AWS::S3::Bucket":
         bucket = name.lower()
         return bucket, {"Arn": f"arn:aws:s3:::{bucket}", "DomainName": f"{bucket}.s3.amazonaws.com"}
@@ -162,6 +166,7 @@ def provision(
         ("AWS::DynamoDB::Table", _create_table),
         ("AWS::SQS::Queue", _create_queue),
         ("AWS::SNS::Topic", _create_topic),
+        ("AWS::KMS::Key", _create_key),
         ("AWS::S3::Bucket", _create_bucket),
         ("AWS::Events::EventBus", _create_bus),
         ("AWS::Events::Rule", _create_rule),
@@ -270,6 +275,14 @@ def _create_queue(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None
 def _create_topic(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
     name = ctx.stack.resolver.get_att(logical_id, "TopicName")
     ctx.stack.topics[logical_id] = str(ctx.client("sns").create_topic(Name=name)["TopicArn"])
+
+
+def _create_key(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
+    kms = ctx.client("kms")
+    key_id = kms.create_key(Description=str(ctx.resolve(props.get("Description", logical_id))))[
+        "KeyMetadata"
+    ]["KeyId"]
+    kms.create_alias(AliasName=ctx.stack.resolver.refs[logical_id], TargetKeyId=key_id)
 
 
 def _create_bucket(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:

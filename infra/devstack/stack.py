@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import urllib.request
@@ -175,6 +176,13 @@ class LocalStack:
             self.log(f"No JWT signing key published ({error}); protected routes will answer 401")
             return
         devkey.publish(self.client("ssm"), prefix, self.dev_key)
+        # Secrets a deployed stage creates by hand (docs/operations.md); here each run makes its own.
+        self.client("ssm").put_parameter(
+            Name=f"{prefix.rstrip('/')}/payments/sandbox-webhook-secret",
+            Value=secrets.token_urlsafe(32),
+            Type="SecureString",
+            Overwrite=True,
+        )
 
     # ------------------------------------------------------------------ public API
 

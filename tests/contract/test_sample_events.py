@@ -67,6 +67,8 @@ def test_the_login_event_signs_a_registered_user_in(
     from tests.unit.identity.conftest import SIGNING_KEY_PARAMETER
 
     _use(monkeypatch, "identity")
+    message_key = boto3.client("kms").create_key(Description="message secrets")["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("MESSAGE_SECRETS_KEY_ID", message_key)
     key = new_key("contract")
     boto3.client("ssm").put_parameter(
         Name=SIGNING_KEY_PARAMETER, Value=json.dumps(key.private_jwk), Type="SecureString", Overwrite=True

@@ -30,7 +30,8 @@ router = APIRouter(tags=["auth"])
 
 @functools.cache
 def links() -> LinkBuilder:
-    return LinkBuilder(os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"))
+    api = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+    return LinkBuilder(api, os.environ.get("WEB_APP_URL") or api)
 
 
 def _signed_in(request: Request, account: Account, status: int = 200) -> JSONResponse:

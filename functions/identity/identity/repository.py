@@ -240,7 +240,9 @@ def count_attempt(pk: str, now: datetime) -> FailureRecord:
                     ":cutoff": {"N": str(cutoff)},
                 },
                 ReturnValues="ALL_OLD",
-            )["Attributes"]
+            ).get("Attributes")
+            if not before:
+                return FailureRecord(failures=0, last_failure_at=None, window_started_at=now)
             return FailureRecord(
                 failures=int(before["attempts"]["N"]),
                 last_failure_at=datetime.fromtimestamp(float(before["lastAttemptAt"]["N"]), tz=UTC),

@@ -16,6 +16,7 @@ from harambee.auth import Caller, Role
 from harambee.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from harambee.events import DomainEvent, new_event
 from harambee.outbox import WriteConflict, transaction
+from harambee.sealed import seal
 from identity import repository
 from identity.domain.accounts import Account, AccountStatus, normalize_email
 from identity.domain.login_throttle import ACCOUNT_POLICY, IP_POLICY, retry_after
@@ -116,24 +117,30 @@ def _account_data(account: Account) -> dict[str, Any]:
 
 
 def _verification_requested(account: Account, url: str, expires_at: datetime) -> DomainEvent:
-    # Carries a single-use, short-lived link for the notifications context: never log event data.
+    # The link is sealed: only notifications may open it; every hop in between sees ciphertext.
     return new_event(
         "account.verification_requested",
-        {**_account_data(account), "verificationUrl": url, "expiresAt": expires_at.isoformat()},
+        {
+            **_account_data(account),
+            "verificationUrl": seal(url, purpose="account.verification"),
+            "expiresAt": expires_at.isoformat(),
+        },
     )
 
 
 class LinkBuilder:
-    """Builds the links sent by email from the public base URL (PUBLIC_BASE_URL)."""
+    """Builds the emailed links: verification on the API (PUBLIC_BASE_URL), reset on the web app
+    (WEB_APP_URL), whose page asks for the new password and calls POST /api/auth/reset-password."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, web_app_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.web_app_url = (web_app_url or base_url).rstrip("/")
 
     def verify_email(self, token: str) -> str:
         return f"{self.base_url}/api/auth/verify/{token}"
 
     def reset_password(self, token: str) -> str:
-        return f"{self.base_url}/reset-password?token={token}"
+        return f"{self.web_app_url}/reset-password?token={token}"
 
 
 # ------------------------------------------------------------------ sign-in
@@ -246,7 +253,7 @@ def request_password_reset(
                 "account.password_reset_requested",
                 {
                     **_account_data(account),
-                    "resetUrl": links.reset_password(reset),
+                    "resetUrl": seal(links.reset_password(reset), purpose="account.password_reset"),
                     "expiresAt": expires_at.isoformat(),
                 },
             )

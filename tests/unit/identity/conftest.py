@@ -22,6 +22,8 @@ def identity_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws(), harness.fresh_caches():
         name = harness.context_table("IdentityTable")
         harness.use_context(monkeypatch, "identity", name)
+        key = boto3.client("kms").create_key(Description="message secrets")["KeyMetadata"]["KeyId"]
+        monkeypatch.setenv("MESSAGE_SECRETS_KEY_ID", key)
         yield name
 
 

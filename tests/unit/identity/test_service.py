@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
@@ -10,6 +11,7 @@ import pytest
 from harambee.auth import Caller, Role
 from harambee.errors import Forbidden, Unprocessable
 from harambee.jwt import AccessTokenVerifier, jwks_from_ssm
+from harambee.sealed import unseal
 from identity import service, sessions
 from identity.domain.accounts import AccountStatus
 from identity.domain.passwords import WeakPassword
@@ -43,8 +45,11 @@ def admin_audit(email: str = "root@example.org", request_id: str = "req-admin") 
 
 
 def link_token(table: str, event_type: str, field: str) -> str:
+    """The token inside the emailed link, unsealed as the notifications context will."""
+    from harambee.sealed import unseal
+
     (event,) = outbox_events(table, event_type)
-    url = urlparse(event["data"][field])
+    url = urlparse(unseal(event["data"][field]))
     return url.path.rsplit("/", 1)[1] if not url.query else url.query.split("=", 1)[1]
 
 
@@ -64,7 +69,11 @@ def test_registration_stores_the_account_and_emits_welcome_and_verification(iden
         "account.verification_requested",
     ]
     (verification,) = outbox_events(identity_table, "account.verification_requested")
-    assert verification["data"]["verificationUrl"].startswith("https://app.harambee.test/api/auth/verify/")
+    sealed = verification["data"]["verificationUrl"]
+    # The link travels sealed: the outbox (and every queue after it) holds only ciphertext.
+    assert set(sealed) == {"sealed", "purpose"}
+    assert "/api/auth/verify/" not in json.dumps(outbox_events(identity_table))
+    assert unseal(sealed).startswith("https://app.harambee.test/api/auth/verify/")
     assert "passwordHash" not in str(outbox_events(identity_table))
 
 
@@ -294,22 +303,34 @@ def test_account_deleted_erases_credentials_once_and_frees_the_address(identity_
     assert register().user_id != account.user_id
 
 
-def test_parallel_guesses_cannot_slip_past_the_throttle(identity_table: str) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
+def test_guesses_arriving_during_a_password_check_cannot_slip_past_the_throttle(
+    identity_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given nine more guesses that arrive while the first one is still inside its (slow) hash check:
+    # a check-then-count throttle would let them all through, since no failure is recorded yet.
     register()
+    checked: list[str] = []
+    outcomes: list[str] = []
+    real_verify = service.verify_password
 
-    def guess(n: int) -> str:
+    def guess(n: int) -> None:
         try:
             service.authenticate("amina@example.org", f"guess {n}", source_ip="198.51.100.77", now=NOW)
         except (InvalidCredentials, LoginThrottled) as refused:
-            return refused.code
-        return "SIGNED_IN"
+            outcomes.append(refused.code)
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        outcomes = sorted(pool.map(guess, range(10)))
-    # Only the three free attempts ever reach the password check.
-    assert outcomes == ["INVALID_CREDENTIALS"] * 3 + ["TOO_MANY_ATTEMPTS"] * 7
+    def slow_verify(stored: str, password: str) -> bool:
+        checked.append(password)
+        if len(checked) == 1:
+            for n in range(1, 10):
+                guess(n)
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(service, "verify_password", slow_verify)
+    guess(0)
+    # Then only the three free attempts ever reach the password check
+    assert len(checked) == 3
+    assert sorted(outcomes) == ["INVALID_CREDENTIALS"] * 3 + ["TOO_MANY_ATTEMPTS"] * 7
 
 
 def test_reset_links_to_one_address_are_capped_so_a_mailbox_cannot_be_flooded(identity_table: str) -> None:

@@ -27,14 +27,14 @@ def run(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]
     now = now or service.utcnow()
     cutoff = now - timedelta(minutes=settings.reconcile_after_minutes)
     flag_before = now - timedelta(minutes=settings.flag_after_minutes)
-    summary = {"checked": 0, "advanced": 0, "flagged": 0, "unreachable": 0}
+    summary = {"checked": 0, "advanced": 0, "unchanged": 0, "flagged": 0, "unreachable": 0}
     cursor: str | None = None
     while summary["checked"] < settings.reconcile_batch_limit:
         payments, cursor = repository.pending_created_before(cutoff, PageRequest(limit=PAGE, next=cursor))
         for payment in payments:
             summary["checked"] += 1
             outcome = _reconcile(payment, flag_before)
-            summary[outcome] = summary.get(outcome, 0) + 1
+            summary[outcome] += 1
         if cursor is None:
             break
     logger.info("Reconciliation pass", extra=summary)

@@ -43,13 +43,14 @@ def checkout(request: Request, payment_id: PaymentId) -> HTMLResponse:
 <pre id="result"></pre>
 <script>
 async function finish(outcome) {{
-  const response = await fetch("complete", {{method: "POST", headers: {{"Content-Type": "application/json"}},
-    body: JSON.stringify({{outcome}})}});
+  const response = await fetch("/api/payments/sandbox/{safe_id}/complete", {{
+    method: "POST", headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{outcome}})
+  }});
   document.getElementById("result").textContent = JSON.stringify(await response.json(), null, 2);
 }}
 </script>
 </body></html>"""
-    return HTMLResponse(page.replace('fetch("complete"', f'fetch("../{safe_id}/complete"'))
+    return HTMLResponse(page)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from harambee.observability import logger
 from harambee.outbox import PendingWrite, TransactionContended, WriteConflict
 from payments import repository
 from payments.domain.payment import (
+    FAILABLE,
     Decision,
     PayableKind,
     Payment,
@@ -224,10 +225,6 @@ def apply_signal(
     raise TransactionContended("The payment kept changing under this update; try again")
 
 
-class DuplicateWebhook(Exception):
-    """This provider event id was already received (and acted on)."""
-
-
 def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
     """Verify, store and apply one provider notification; a repeat of an event id changes nothing."""
     chosen = provider(provider_name)
@@ -284,11 +281,8 @@ def _commit_receipt(write: PendingWrite, outcome: dict[str, Any]) -> dict[str, A
 def verify(payment_id: str, caller: Caller) -> Payment:
     """Ask the provider where the payment stands and apply what it says."""
     payment = get_for(payment_id, caller)
-    if payment.status is not PaymentStatus.PENDING and payment.status not in (
-        PaymentStatus.AUTHORIZED,
-        PaymentStatus.CAPTURED,
-    ):
-        return payment
+    if payment.status not in FAILABLE:
+        return payment  # settled or failed: nothing the provider says can change it
     signal = provider(payment.provider).fetch_status(payment)
     if signal is None:
         return payment
@@ -326,59 +320,62 @@ def refund(
     try:
         receipt = provider(payment.provider).refund(reserved, held, refund_id)
     except ProviderUnavailable:
-        _release(reserved, held, record)
+        _with_fresh_payment(payment_id, lambda fresh: _release_write(fresh, held, record))
         raise
+    record = {**record, "status": "succeeded", "providerReference": receipt.provider_reference}
+    source = f"api:refund:{caller.user_id}"
+    settled = _with_fresh_payment(
+        payment_id, lambda fresh: _settle_write(fresh, held, record, reason, source)
+    )
+    return settled, record
+
+
+def _settle_write(
+    fresh: Payment, held: int, record: dict[str, Any], reason: str, source: str
+) -> tuple[PendingWrite, Payment]:
     done = utcnow()
-    settled = reserved.settle_refund(held, done)
-    record = {
-        **record,
-        "status": "succeeded",
-        "providerReference": receipt.provider_reference,
-        "settledAt": done.isoformat(),
-    }
+    settled = fresh.settle_refund(held, done)
+    entry = _entry(fresh.status, settled.status, source, done, refundId=record["refundId"], amount=held)
     write = PendingWrite(
         [
-            repository.put_payment(reserved, settled),
-            repository.refund_put(payment_id, record, new=False),
-            repository.history_put(
-                payment_id,
-                _entry(
-                    reserved.status,
-                    settled.status,
-                    f"api:refund:{caller.user_id}",
-                    done,
-                    refundId=refund_id,
-                    amount=held,
-                    reason=reason,
-                ),
-                done,
-            ),
+            repository.put_payment(fresh, settled),
+            repository.refund_put(fresh.payment_id, {**record, "settledAt": done.isoformat()}, new=False),
+            repository.history_put(fresh.payment_id, {**entry, "reason": reason}, done),
         ]
     )
-    write.emit(
-        new_event(
-            "payment.refunded",
-            _event_data(
-                settled,
-                refundId=refund_id,
-                refundAmount=held,
-                refundedAmount=settled.refunded_amount,
-                reason=reason,
-            ),
-        )
+    data = _event_data(
+        settled,
+        refundId=record["refundId"],
+        refundAmount=held,
+        refundedAmount=settled.refunded_amount,
+        reason=reason,
     )
-    write.commit()
-    return settled.model_copy(update={"version": reserved.version + 1}), record
+    write.emit(new_event("payment.refunded", data))
+    return write, settled
 
 
-def _release(reserved: Payment, amount: int, record: dict[str, Any]) -> None:
-    released = reserved.release_refund(amount, utcnow())
-    PendingWrite(
+def _release_write(fresh: Payment, held: int, record: dict[str, Any]) -> tuple[PendingWrite, Payment]:
+    released = fresh.release_refund(held, utcnow())
+    write = PendingWrite(
         [
-            repository.put_payment(reserved, released),
-            repository.refund_put(reserved.payment_id, {**record, "status": "failed"}, new=False),
+            repository.put_payment(fresh, released),
+            repository.refund_put(fresh.payment_id, {**record, "status": "failed"}, new=False),
         ]
-    ).commit()
+    )
+    return write, released
+
+
+def _with_fresh_payment(payment_id: str, build: Callable[[Payment], tuple[PendingWrite, Payment]]) -> Payment:
+    """Once the provider has acted, its result must be recorded: re-read and retry lost races."""
+    for _ in range(MAX_ATTEMPTS):
+        fresh = get(payment_id)
+        write, after = build(fresh)
+        try:
+            write.commit()
+        except (WriteConflict, TransactionContended):
+            continue
+        return after.model_copy(update={"version": fresh.version + 1})
+    raise TransactionContended("The payment kept changing while its refund was recorded")
 
 
 # ------------------------------------------------------------------ reconciliation

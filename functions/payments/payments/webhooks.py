@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from harambee.http import ok
 from payments import service
@@ -20,7 +21,5 @@ async def receive(
     # The signature covers the bytes as sent: read them before anything parses the body.
     raw_body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    from starlette.concurrency import run_in_threadpool
-
     outcome = await run_in_threadpool(service.receive_webhook, provider, headers, raw_body)
     return ok(request, outcome)

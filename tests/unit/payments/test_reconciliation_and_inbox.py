@@ -40,7 +40,13 @@ def test_a_provider_timeout_leaves_the_payment_pending_and_reconciliation_finish
     assert status_of(payment_id)["status"] == "pending"
     # When the schedule runs before the threshold, nothing happens; after it, the payment completes
     assert reconcile(minutes_later=1)["checked"] == 0
-    assert reconcile(minutes_later=20) == {"checked": 1, "advanced": 1, "flagged": 0, "unreachable": 0}
+    assert reconcile(minutes_later=20) == {
+        "checked": 1,
+        "advanced": 1,
+        "unchanged": 0,
+        "flagged": 0,
+        "unreachable": 0,
+    }
     payment = status_of(payment_id)
     assert payment["status"] == "completed"
     assert payment["history"][-1]["source"] == "reconciliation"  # type: ignore[index]
@@ -66,6 +72,7 @@ def test_the_schedule_event_runs_reconciliation_through_the_handler(payments_tab
     assert invoke(load_event("payments/schedule_reconcile")) == {
         "checked": 0,
         "advanced": 0,
+        "unchanged": 0,
         "flagged": 0,
         "unreachable": 0,
     }

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from tests.unit.payments.conftest import ADMIN, DONOR, OTHER, call, initiate, items, outbox_types, pledge
+import pytest
+
+from tests.unit.payments.conftest import (
+    ADMIN,
+    DONOR,
+    OTHER,
+    Reply,
+    call,
+    initiate,
+    items,
+    outbox_types,
+    pledge,
+)
 
 
 def paid(pledge_id: str = "pl-1", *, donor: str | None = None) -> str:
@@ -143,3 +156,54 @@ def test_a_cursor_from_one_status_is_refused_for_another(payments_table: str) ->
     cursor = first.body["pagination"]["next"]
     reply = call("GET", "/api/admin/payments", caller=ADMIN, query={"status": "failed", "next": cursor})
     assert (reply.status, reply.error["code"]) == (400, "INVALID_CURSOR")
+
+
+def test_a_refund_that_races_another_still_records_both_and_never_exceeds_the_capture(
+    payments_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto does not serialise concurrent transactions, so the race is staged: while the provider
+    # handles the first refund, a second one is requested and settled.
+    from payments.providers.sandbox import SandboxProvider
+
+    original = SandboxProvider.refund
+    raced: list[Reply] = []
+    staged: list[bool] = []
+
+    def refund_while_another_lands(self: SandboxProvider, payment: Any, amount: int, refund_id: str) -> Any:
+        if not staged:
+            staged.append(True)
+            raced.append(
+                refund(payment.payment_id, {"amount": 3_000, "reason": "second"}, key="race-refund-2")
+            )
+            raced.append(
+                refund(payment.payment_id, {"amount": 3_000, "reason": "third"}, key="race-refund-3")
+            )
+        return original(self, payment, amount, refund_id)
+
+    payment_id = paid()
+    monkeypatch.setattr(SandboxProvider, "refund", refund_while_another_lands)
+    first = refund(payment_id, {"amount": 6_000, "reason": "first"}, key="race-refund-1")
+    # Then the first and second refund both land; the third would exceed the capture and is refused
+    assert [reply.status for reply in (first, *raced)] == [201, 201, 422]
+    assert raced[1].error["details"] == {"requested": 3_000, "refundable": 1_000, "currency": "BDT"}
+    payment = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data
+    assert (payment["status"], payment["refundedAmount"]) == ("partially_refunded", 9_000)
+    assert outbox_types(payments_table).count("payment.refunded") == 2
+
+
+def test_a_refund_the_provider_refuses_gives_the_held_amount_back(
+    payments_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from payments.providers.base import ProviderUnavailable
+    from payments.providers.sandbox import SandboxProvider
+
+    def unavailable(*args: object) -> None:
+        raise ProviderUnavailable("sandbox refund timed out")
+
+    payment_id = paid()
+    with monkeypatch.context() as patch:
+        patch.setattr(SandboxProvider, "refund", unavailable)
+        reply = refund(payment_id, {"amount": 2_000, "reason": "provider down"}, key="refund-key-07")
+    assert (reply.status, reply.error["code"]) == (502, "PROVIDER_UNAVAILABLE")
+    retried = refund(payment_id, {"reason": "provider back"}, key="refund-key-08")
+    assert (retried.status, retried.data["refund"]["amount"]) == (201, 10_000)

@@ -188,3 +188,14 @@ def test_the_canonical_webhook_event_replayed_later_is_refused(payments_table: s
     reply = Reply(invoke(load_event("payments/webhook_sandbox")))
     assert (reply.status, reply.error["code"]) == (401, "INVALID_SIGNATURE")
     assert items(payments_table, "WEBHOOK#") == []
+
+
+def test_the_sandbox_checkout_page_offers_pay_and_fail(payments_table: str, payment_id: str) -> None:
+    from tests.support.events import api_event
+    from tests.unit.payments.conftest import invoke
+
+    page = invoke(api_event("GET", f"/api/payments/sandbox/checkout/{payment_id}"))
+    assert page["statusCode"] == 200
+    assert f"/api/payments/sandbox/{payment_id}/complete" in page["body"]
+    assert ">Pay</button>" in page["body"]
+    assert ">Fail</button>" in page["body"]

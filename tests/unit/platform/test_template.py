@@ -7,6 +7,7 @@ every async source has a failure target, every context has its table, log group 
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import pytest
@@ -79,7 +80,7 @@ def _dead_letter_targets(template: Template) -> set[str]:
 
 def test_every_queue_has_a_dead_letter_queue_or_is_one(template: Template) -> None:
     dead_letter = _dead_letter_targets(template)
-    failure_destinations = {"OutboxRelayFailureQueue"}
+    failure_destinations = {"OutboxRelayFailureQueue", "EventDeliveryDeadLetterQueue"}
     for name, queue in template.of_type("AWS::SQS::Queue").items():
         if name in dead_letter or name in failure_destinations:
             assert queue["Properties"]["MessageRetentionPeriod"] == 1209600, f"{name} keeps failures 14 days"
@@ -96,7 +97,10 @@ def test_every_dead_letter_queue_raises_an_alarm(template: Template) -> None:
             value = dimension["Value"]
             if isinstance(value, dict) and "Fn::GetAtt" in value:
                 alarmed.add(value["Fn::GetAtt"][0])
-    assert _dead_letter_targets(template) | {"OutboxRelayFailureQueue"} <= alarmed
+    assert (
+        _dead_letter_targets(template) | {"OutboxRelayFailureQueue", "EventDeliveryDeadLetterQueue"}
+        <= alarmed
+    )
 
 
 def _sources(template: Template, kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -150,6 +154,34 @@ def test_every_subscription_rule_targets_a_queue_with_a_policy_for_that_rule(tem
             == {"Fn::GetAtt": [name, "Arn"]}
         ]  # fmt: skip
         assert granted, f"{queue} does not let {name} deliver to it"
+
+
+def test_every_rule_target_retries_and_dead_letters_what_it_cannot_deliver(template: Template) -> None:
+    for name, rule in template.of_type("AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            assert target["DeadLetterConfig"] == {
+                "Arn": {"Fn::GetAtt": ["EventDeliveryDeadLetterQueue", "Arn"]}
+            }, name
+            assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400, name
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_every_relay_alarms_when_it_falls_behind_its_stream(template: Template, context: str) -> None:
+    alarm = template.resources[_logical(context, "RelayLagAlarm")]["Properties"]
+    assert (alarm["MetricName"], alarm["Dimensions"][0]["Value"]) == (
+        "IteratorAge",
+        {"Ref": _logical(context, "Function")},
+    )
+
+
+def test_only_identity_can_read_the_signing_key_or_seal_secrets(template: Template) -> None:
+    for name, spec in template.functions.items():
+        policies = json.dumps(spec.properties.get("Policies", []))
+        reads_all_jwt = "jwt/*" in policies
+        seals = "MessageSecretsKey" in policies
+        assert (reads_all_jwt, seals) == ((True, True) if name == "IdentityFunction" else (False, False)), (
+            name
+        )
 
 
 def test_routes_are_unique_and_all_behind_the_one_rest_api(template: Template) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -32,11 +33,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     key_path = tmp_path_factory.mktemp("devstack") / "dev-signing-key.json"
+    # Links and the sandbox's webhooks go to PUBLIC_BASE_URL, so the gateway's port is fixed up front.
+    port = _free_port()
     with LocalStack(
-        gateway_port=0,
+        gateway_port=port,
         moto_port=0,
         schedules=False,
-        parameter_overrides={"CanaryTimeoutSeconds": CANARY_TIMEOUT_SECONDS},
+        parameter_overrides={
+            "CanaryTimeoutSeconds": CANARY_TIMEOUT_SECONDS,
+            "PublicBaseUrl": f"http://127.0.0.1:{port}",
+        },
         queue_visibility_timeout=VISIBILITY_TIMEOUT_SECONDS,
         key_path=key_path,
         admin=(ADMIN_EMAIL, ADMIN_PASSWORD),
@@ -44,6 +50,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         log=lambda line: None,
     ) as running:
         yield running
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def http(

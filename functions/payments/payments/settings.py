@@ -19,6 +19,12 @@ class PaymentsSettings(BaseModel):
     reconcile_after_minutes: int = Field(15, ge=1, alias="RECONCILE_AFTER_MINUTES")
     flag_after_minutes: int = Field(60, ge=1, alias="RECONCILE_FLAG_AFTER_MINUTES")
     reconcile_batch_limit: int = Field(200, ge=1, alias="RECONCILE_BATCH_LIMIT")
+    # Real providers this stage has credentials for, comma-separated (template parameter PaymentProviders).
+    payment_providers: str = Field("", alias="PAYMENT_PROVIDERS")
+
+    @property
+    def enabled_providers(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.payment_providers.split(",") if name.strip())
 
     @property
     def webhook_url(self) -> str:

@@ -18,6 +18,20 @@ router = APIRouter(tags=["webhooks"])
 async def receive(
     request: Request, provider: Annotated[str, Path(min_length=1, max_length=32)]
 ) -> JSONResponse:
+    return await _receive(request, provider)
+
+
+@router.post("/api/payments/webhook/ipn", summary="SSLCommerz IPN (the seed's path)")
+async def sslcommerz_ipn(request: Request) -> JSONResponse:
+    return await _receive(request, "sslcommerz")
+
+
+@router.post("/api/payments/webhook", summary="Wave webhook (the seed's path)")
+async def wave_webhook(request: Request) -> JSONResponse:
+    return await _receive(request, "wave")
+
+
+async def _receive(request: Request, provider: str) -> JSONResponse:
     # The signature covers the bytes as sent: read them before anything parses the body.
     raw_body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}

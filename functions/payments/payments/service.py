@@ -225,6 +225,10 @@ def apply_signal(
     raise TransactionContended("The payment kept changing under this update; try again")
 
 
+# Where each provider puts its signature (SSLCommerz signs inside the form body).
+SIGNATURE_HEADERS = ("harambee-signature", "stripe-signature", "wave-signature")
+
+
 def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
     """Verify, store and apply one provider notification; a repeat of an event id changes nothing."""
     chosen = provider(provider_name)
@@ -232,7 +236,13 @@ def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: by
     event = chosen.verify_webhook(headers, raw_body, now)
     if repository.find_webhook(provider_name, event.event_id) is not None:
         return {"received": True, "duplicate": True}
-    signature = headers.get("harambee-signature")
+    signature = next((headers[name] for name in SIGNATURE_HEADERS if name in headers), None)
+    if event.signal is None or event.payment_id is None:
+        outcome = {"result": "noted", "paymentId": event.payment_id}
+        receipt = repository.webhook_receipt_put(
+            provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
+        )
+        return _commit_receipt(PendingWrite([receipt]), outcome)
     payment = repository.find_payment(event.payment_id)
     if payment is None or not _matches(payment, event):
         outcome = {

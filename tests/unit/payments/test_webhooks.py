@@ -199,3 +199,24 @@ def test_the_sandbox_checkout_page_offers_pay_and_fail(payments_table: str, paym
     assert f"/api/payments/sandbox/{payment_id}/complete" in page["body"]
     assert ">Pay</button>" in page["body"]
     assert ">Fail</button>" in page["body"]
+
+
+def test_a_verified_event_that_asks_for_no_transition_is_acknowledged_once_and_changes_nothing(
+    payments_table: str, payment_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a provider whose verified notification is a failed attempt the payer may still retry
+    from payments import service
+    from payments.providers.base import WebhookEvent
+
+    class RetryableFailure:
+        def verify_webhook(self, headers: object, raw_body: bytes, now: object) -> WebhookEvent:
+            return WebhookEvent(event_id="evt_attempt_1", payment_id=payment_id, signal=None)
+
+    monkeypatch.setattr(service, "provider", lambda name: RetryableFailure())
+    # When it arrives twice, Then it is acknowledged (so the provider stops resending), noted once,
+    # and the payment stays pending
+    first = call("POST", "/api/payments/webhooks/stripe", body='{"id": "evt_attempt_1"}')
+    again = call("POST", "/api/payments/webhooks/stripe", body='{"id": "evt_attempt_1"}')
+    assert (first.status, first.data["result"], again.data["duplicate"]) == (200, "noted", True)
+    assert status_of(payment_id) == "pending"
+    assert len(items(payments_table, "WEBHOOK#stripe#")) == 1

@@ -41,13 +41,18 @@ class Checkout(BaseModel):
 
 
 class WebhookEvent(BaseModel):
-    """A verified provider notification: its own id (for deduplication), our payment id, the signal."""
+    """A verified provider notification: its own id (for deduplication), our payment id, the signal.
+
+    `signal=None` means "verified and recorded, but no transition": a failed attempt the payer may
+    still retry at the provider, or an event type we do not act on (acknowledged, so the provider
+    stops resending it).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     event_id: str
-    payment_id: str
-    signal: Signal
+    payment_id: str | None
+    signal: Signal | None
     amount: int | None = None
     currency: str | None = None
 

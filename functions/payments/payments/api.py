@@ -35,11 +35,14 @@ def initiate(
 ) -> JSONResponse:
     def create() -> JSONResponse:
         kind, payable_id = body.payable
-        payment, access_token = service.initiate(kind, payable_id, body.provider, body.method, payer)
+        initiated = service.initiate(kind, payable_id, body.provider, body.method, payer)
+        payment = initiated.payment
         started = {
             **PaymentView.of(payment),
             "paymentReference": payment.provider_reference,
-            "accessToken": access_token,
+            "accessToken": initiated.access_token,
+            # Only for providers whose client confirms the payment (Stripe); replays return it again.
+            "clientSecret": initiated.client_secret,
         }
         response = ok(request, started, status=201)
         response.headers["Location"] = f"/api/payments/{payment.payment_id}"

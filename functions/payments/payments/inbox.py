@@ -1,4 +1,5 @@
-"""Payments' inbox: the payables other contexts announce (amount, currency, owner are theirs)."""
+"""Payments' inbox: the payables other contexts announce (amount, currency, owner are theirs), and
+the donation saga's waits with the outcomes that resume them (payments.saga)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from harambee.consumer import EventConsumer, apply_once
 from harambee.events import DomainEvent, InvalidEvent
 from harambee.money import Money
-from payments import repository
+from payments import repository, saga
 from payments.domain.payment import Payable, PayableKind
 
 CONSUMER = "payments"
@@ -43,4 +44,12 @@ def record_payable(event: DomainEvent) -> None:
     apply_once(event, CONSUMER, [repository.payable_upsert(payable_of(event))])
 
 
-consumer = EventConsumer(CONSUMER, dict.fromkeys(_ANNOUNCEMENTS, record_payable))
+consumer = EventConsumer(
+    CONSUMER,
+    {
+        **dict.fromkeys(_ANNOUNCEMENTS, record_payable),
+        "pledge.payment_awaited": saga.payment_awaited,
+        "payment.completed": saga.payment_settled,
+        "payment.failed": saga.payment_settled,
+    },
+)

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from harambee.auth import Caller
 from harambee.errors import Forbidden, NotFound, Unauthorized, Unprocessable
@@ -81,7 +81,7 @@ def _event_data(payment: Payment, **extra: Any) -> dict[str, Any]:
 
 def initiate(
     kind: PayableKind, payable_id: str, provider_name: str, method: str, caller: Caller | None
-) -> tuple[Payment, str]:
+) -> Initiated:
     """A pending payment for the payable's own amount; returns it and its status access token."""
     found = repository.find_payable(kind, payable_id)
     if found is None:
@@ -134,24 +134,31 @@ def initiate(
         write.commit()
     except WriteConflict as conflict:
         raise PaymentAlreadyActive(f"This {kind} already has a payment that has not failed") from conflict
-    return _open_checkout(chosen, payment), access_token
+    opened, client_secret = _open_checkout(chosen, payment)
+    return Initiated(payment=opened, access_token=access_token, client_secret=client_secret)
 
 
-def _open_checkout(chosen: PaymentProvider, payment: Payment) -> Payment:
+class Initiated(NamedTuple):
+    payment: Payment
+    access_token: str
+    client_secret: str | None
+
+
+def _open_checkout(chosen: PaymentProvider, payment: Payment) -> tuple[Payment, str | None]:
     """Ask the provider for a checkout; a provider failure leaves the payment pending for reconciliation."""
     try:
         checkout = chosen.create_checkout(payment)
     except ProviderUnavailable:
         logger.warning("Provider unavailable at checkout; reconciliation will settle the payment")
-        return payment
+        return payment, None
     now = utcnow()
     after = payment.with_checkout(checkout.provider_reference, checkout.checkout_url, now)
     try:
         PendingWrite([repository.put_payment(payment, after)]).commit()
     except (WriteConflict, TransactionContended):
         # A webhook already moved the payment on; the checkout reference is only informative.
-        return repository.find_payment(payment.payment_id) or after
-    return after.model_copy(update={"version": payment.version + 1})
+        return repository.find_payment(payment.payment_id) or after, checkout.client_secret
+    return after.model_copy(update={"version": payment.version + 1}), checkout.client_secret
 
 
 # ------------------------------------------------------------------ read

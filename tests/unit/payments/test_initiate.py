@@ -164,3 +164,33 @@ def test_the_canonical_initiate_event_starts_a_payment(payments_table: str) -> N
         "pending",
         "pl-sample-1",
     )
+
+
+def test_a_stripe_payment_hands_the_payer_its_client_secret(
+    payments_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stage configured for Stripe (against the local fake) and a payable pledge
+    from payments import settings
+    from tests.support.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, running_stripe
+
+    with running_stripe() as stripe:
+        for name, value in {
+            "PAYMENT_PROVIDERS": "stripe",
+            "STRIPE_BASE_URL": stripe.base_url,
+            "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }.items():
+            monkeypatch.setenv(name, value)
+        settings.payments_settings.cache_clear()
+        pledge("pl-stripe")
+        # When the donor initiates with Stripe, Then the answer carries what Stripe.js needs to confirm
+        started = call(
+            "POST",
+            "/api/payments/initiate",
+            body={"pledgeId": "pl-stripe", "provider": "stripe", "method": "card"},
+            headers={"Idempotency-Key": "key-stripe-0001"},
+        )
+    assert started.status == 201
+    assert started.data["paymentReference"].startswith("pi_")
+    assert started.data["clientSecret"].startswith(started.data["paymentReference"])
+    assert started.data["checkoutUrl"] is None

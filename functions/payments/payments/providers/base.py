@@ -38,6 +38,9 @@ class Checkout(BaseModel):
 
     provider_reference: str
     checkout_url: str | None = None
+    # For providers whose client confirms the payment itself (Stripe): returned to the payer, not kept
+    # with the payment (the idempotency record keeps the first response, secret included, for 24 h).
+    client_secret: str | None = None
 
 
 class WebhookEvent(BaseModel):

@@ -193,7 +193,7 @@ class StripeProvider:
         intent = _parse(_Intent, answer)
         if not _INTENT_ID.match(intent.id):
             raise ProviderUnavailable("Stripe answered with no usable PaymentIntent id")
-        return Checkout(provider_reference=intent.id, checkout_url=None)
+        return Checkout(provider_reference=intent.id, checkout_url=None, client_secret=intent.client_secret)
 
     def fetch_status(self, payment: Payment) -> Signal | None:
         reference = payment.provider_reference

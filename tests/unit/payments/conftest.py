@@ -100,10 +100,10 @@ def payments_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("SANDBOX_WEBHOOK_SECRET", SECRET)
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.test.harambee.app")
         monkeypatch.setattr(sandbox, "transport", httpx.MockTransport(loopback))
-        for cache in (settings.payments_settings, callers._verifier, sandbox._parameter_secret):
+        for cache in (settings.payments_settings, callers._verifier):
             cache.cache_clear()
         yield name
-        for cache in (settings.payments_settings, callers._verifier, sandbox._parameter_secret):
+        for cache in (settings.payments_settings, callers._verifier):
             cache.cache_clear()
 
 

@@ -4,7 +4,6 @@ status checks and refunds, for dev and test stages only. Its "provider side" is 
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import time
@@ -18,6 +17,7 @@ from payments import repository
 from payments.domain.payment import Payment, Signal
 from payments.providers import signing
 from payments.providers.base import Checkout, MalformedWebhook, RefundReceipt, WebhookEvent
+from payments.providers.secrets import provider_secret
 from payments.settings import payments_settings
 
 if TYPE_CHECKING:
@@ -47,16 +47,9 @@ DELIVERY_ATTEMPTS = 3
 transport: httpx.BaseTransport | None = None
 
 
-@functools.cache
-def _parameter_secret(name: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_parameter(name, decrypt=True, max_age=300))
-
-
 def webhook_secret() -> str:
     settings = payments_settings()
-    return settings.sandbox_webhook_secret or _parameter_secret(settings.sandbox_secret_parameter)
+    return provider_secret(settings.sandbox_webhook_secret, settings.sandbox_secret_parameter)
 
 
 class _Notification(BaseModel):

@@ -49,6 +49,7 @@ from payments.providers.base import (
     RefundReceipt,
     WebhookEvent,
 )
+from payments.providers.secrets import provider_secret
 
 SANDBOX_BASE_URL = "https://sandbox.sslcommerz.com"
 METHODS = frozenset({"bkash", "nagad", "rocket", "card"})
@@ -130,12 +131,7 @@ def sslcommerz_settings() -> SslcommerzSettings:
 
 
 def store_password(settings: SslcommerzSettings) -> str:
-    if settings.store_password is not None:
-        return settings.store_password.get_secret_value()
-    from aws_lambda_powertools.utilities import parameters
-
-    # Powertools caches it for five minutes, so a rotated password is picked up without a deploy.
-    return str(parameters.get_parameter(settings.password_parameter, decrypt=True, max_age=300))
+    return provider_secret(settings.store_password, settings.password_parameter)
 
 
 @functools.cache

@@ -52,11 +52,11 @@ from payments.providers.base import (
     RefundReceipt,
     WebhookEvent,
 )
+from payments.providers.secrets import provider_secret
 
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_SECONDS = signing.TOLERANCE_SECONDS
 MAX_SIGNATURES = 8
-PARAMETER_MAX_AGE_SECONDS = 300
 PAYMENT_INTENTS = "/v1/payment_intents"
 REFUNDS = "/v1/refunds"
 EVENT_SIGNALS: dict[str, Signal | None] = {
@@ -127,13 +127,6 @@ class StripeSettings(BaseModel):
         import os
 
         return cls.model_validate(dict(os.environ))
-
-
-def _parameter(name: str) -> str:
-    """A SecureString from SSM, decrypted; Powertools caches it for five minutes (rotation-friendly)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_parameter(name, decrypt=True, max_age=PARAMETER_MAX_AGE_SECONDS))
 
 
 class _Intent(BaseModel):
@@ -244,14 +237,10 @@ class StripeProvider:
     # ------------------------------------------------------------------ secrets
 
     def _secret_key(self) -> str:
-        key = self.settings.secret_key
-        return key.get_secret_value() if key is not None else _parameter(self.settings.secret_key_parameter)
+        return provider_secret(self.settings.secret_key, self.settings.secret_key_parameter)
 
     def _webhook_secret(self) -> str:
-        secret = self.settings.webhook_secret
-        if secret is not None:
-            return secret.get_secret_value()
-        return _parameter(self.settings.webhook_secret_parameter)
+        return provider_secret(self.settings.webhook_secret, self.settings.webhook_secret_parameter)
 
     # ------------------------------------------------------------------ HTTP
 

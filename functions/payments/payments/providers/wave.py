@@ -49,10 +49,10 @@ from payments.providers.base import (
     RefundReceipt,
     WebhookEvent,
 )
+from payments.providers.secrets import provider_secret
 
 SIGNATURE_HEADER = "Wave-Signature"
 TOLERANCE_SECONDS = signing.TOLERANCE_SECONDS
-PARAMETER_MAX_AGE_SECONDS = 300
 COMPLETED_EVENT = "checkout.session.completed"
 PAYMENT_FAILED_EVENT = "checkout.session.payment_failed"
 EVENT_SIGNALS: dict[str, Signal] = {COMPLETED_EVENT: Signal.COMPLETED, PAYMENT_FAILED_EVENT: Signal.FAILED}
@@ -99,19 +99,6 @@ class WaveSettings(BaseModel):
 @functools.cache
 def wave_settings() -> WaveSettings:
     return WaveSettings.model_validate(dict(os.environ))
-
-
-def _parameter(name: str) -> str:
-    """A SecureString through Powertools Parameters (decrypted, cached for five minutes)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_parameter(name, decrypt=True, max_age=PARAMETER_MAX_AGE_SECONDS))
-
-
-def _secret(value: SecretStr | None, parameter: str) -> str:
-    if value is not None and value.get_secret_value():
-        return value.get_secret_value()
-    return _parameter(parameter)
 
 
 def wave_amount(payment: Payment) -> str:
@@ -243,7 +230,7 @@ class WaveProvider:
         return RefundReceipt(refund_id=refund_id, provider_reference=session.id)
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes, now: datetime) -> WebhookEvent:
-        secret = _secret(self.settings.webhook_secret, self.settings.webhook_secret_parameter)
+        secret = provider_secret(self.settings.webhook_secret, self.settings.webhook_secret_parameter)
         verify_signature(secret, _header(headers, SIGNATURE_HEADER), raw_body, now)
         try:
             event = _Event.model_validate_json(raw_body)
@@ -285,7 +272,7 @@ class WaveProvider:
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         """The answer to one call; a 5xx is tried once more when repeating it is safe."""
-        api_key = _secret(self.settings.api_key, self.settings.api_key_parameter)
+        api_key = provider_secret(self.settings.api_key, self.settings.api_key_parameter)
         headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key

@@ -1,8 +1,10 @@
-"""The `reconcile-payments` schedule: re-check every payment pending for too long with its provider.
+"""The `reconcile-payments` schedule: re-check with its provider every payment left unsettled for too
+long: still pending, or stopped at authorized or captured (a lost webhook, or a risky transaction a
+provider holds for review).
 
-A provider that knows the outcome advances the payment (source "reconciliation"); one that still says
-pending, or cannot be reached, leaves it pending, and after the flag threshold it is flagged once for
-an admin (payment.flagged).
+A provider that knows more advances the payment (source "reconciliation"); one that says nothing new,
+or cannot be reached, leaves it, and after the flag threshold it is flagged once for an admin
+(payment.flagged).
 """
 
 from __future__ import annotations
@@ -13,30 +15,32 @@ from typing import Any
 from harambee.observability import logger
 from harambee.pagination import PageRequest
 from payments import repository, service
-from payments.domain.payment import Payment
+from payments.domain.payment import Payment, PaymentStatus
 from payments.providers import provider
 from payments.providers.base import ProviderNotConfigured, ProviderUnavailable
 from payments.settings import payments_settings
 
 PAGE = 50
+UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED)
 
 
 def run(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
-    """One pass over the pending payments older than RECONCILE_AFTER_MINUTES, oldest first."""
+    """One pass over the unsettled payments older than RECONCILE_AFTER_MINUTES, oldest first."""
     settings = payments_settings()
     now = now or service.utcnow()
     cutoff = now - timedelta(minutes=settings.reconcile_after_minutes)
     flag_before = now - timedelta(minutes=settings.flag_after_minutes)
     summary = {"checked": 0, "advanced": 0, "unchanged": 0, "flagged": 0, "unreachable": 0}
-    cursor: str | None = None
-    while summary["checked"] < settings.reconcile_batch_limit:
-        payments, cursor = repository.pending_created_before(cutoff, PageRequest(limit=PAGE, next=cursor))
-        for payment in payments:
-            summary["checked"] += 1
-            outcome = _reconcile(payment, flag_before)
-            summary[outcome] += 1
-        if cursor is None:
-            break
+    for status in UNSETTLED:
+        cursor: str | None = None
+        while summary["checked"] < settings.reconcile_batch_limit:
+            page = PageRequest(limit=PAGE, next=cursor)
+            payments, cursor = repository.unsettled_created_before(status, cutoff, page)
+            for payment in payments:
+                summary["checked"] += 1
+                summary[_reconcile(payment, flag_before)] += 1
+            if cursor is None:
+                break
     logger.info("Reconciliation pass", extra=summary)
     return summary
 
@@ -50,7 +54,7 @@ def _reconcile(payment: Payment, flag_before: datetime) -> str:
     if signal is not None:
         decision, _ = service.apply_signal(payment.payment_id, signal, "reconciliation")
         return "advanced" if decision.applied else "unchanged"
-    return _maybe_flag(payment, flag_before, "still_pending_at_provider") or "unchanged"
+    return _maybe_flag(payment, flag_before, f"still_{payment.status}_at_provider") or "unchanged"
 
 
 def _maybe_flag(payment: Payment, flag_before: datetime, reason: str) -> str | None:

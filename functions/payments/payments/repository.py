@@ -320,8 +320,8 @@ def all_payments(page: PageRequest) -> tuple[list[Payment], str | None]:
     return _page("gsi3", "PAYMENTS", page, newest_first=True)
 
 
-def pending_created_before(cutoff: datetime, page: PageRequest) -> tuple[list[Payment], str | None]:
-    """Pending payments created before `cutoff`, oldest first (reconciliation's work list)."""
-    return _page(
-        "gsi2", f"STATUS#{PaymentStatus.PENDING}", page, newest_first=False, before=cutoff.isoformat()
-    )
+def unsettled_created_before(
+    status: PaymentStatus, cutoff: datetime, page: PageRequest
+) -> tuple[list[Payment], str | None]:
+    """Payments in `status` created before `cutoff`, oldest first (reconciliation's work list)."""
+    return _page("gsi2", f"STATUS#{status}", page, newest_first=False, before=cutoff.isoformat())

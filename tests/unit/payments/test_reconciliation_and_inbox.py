@@ -8,7 +8,17 @@ import httpx
 import pytest
 
 from tests.support.events import load_event
-from tests.unit.payments.conftest import ADMIN, announce, call, initiate, invoke, items, outbox_types, pledge
+from tests.unit.payments.conftest import (
+    ADMIN,
+    announce,
+    call,
+    initiate,
+    invoke,
+    items,
+    loopback,
+    outbox_types,
+    pledge,
+)
 
 
 def reconcile(minutes_later: int) -> dict[str, int]:
@@ -112,3 +122,28 @@ def test_a_payable_announced_again_with_another_amount_is_refused(payments_table
     )
     assert changed == {"batchItemFailures": [{"itemIdentifier": "again-1"}]}
     assert initiate("pl-1").data["amount"] == 100
+
+
+def test_a_payment_stuck_at_authorized_is_finished_by_reconciliation(
+    payments_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from payments.providers import sandbox
+
+    # Given a payer who paid, but only the `authorized` webhook got through
+    delivered: list[bytes] = []
+
+    def only_authorized(request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if b'"payment.authorized"' not in body:
+            raise httpx.ConnectTimeout("lost", request=request)
+        delivered.append(body)
+        return loopback(request)
+
+    monkeypatch.setattr(sandbox, "transport", httpx.MockTransport(only_authorized))
+    pledge("pl-held")
+    payment_id = initiate("pl-held").data["paymentId"]
+    call("POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "success"})
+    assert status_of(payment_id)["status"] == "authorized"
+    # When the schedule runs past the threshold, Then the provider's answer completes it
+    assert reconcile(minutes_later=20)["advanced"] == 1
+    assert status_of(payment_id)["status"] == "completed"

@@ -47,13 +47,9 @@ class OidcSettings(BaseModel):
     def resolved_client_secret(self) -> str:
         if self.client_secret:
             return self.client_secret
-        from aws_lambda_powertools.utilities import parameters
+        from harambee.parameters import ssm_parameter
 
-        from harambee import aws
-
-        provider = parameters.SSMProvider(boto3_client=aws.client("ssm"))
-        name = f"{self.secrets_prefix.rstrip('/')}/google/client-secret"
-        return str(provider.get(name, decrypt=True, max_age=300))
+        return str(ssm_parameter(f"{self.secrets_prefix.rstrip('/')}/google/client-secret", decrypt=True))
 
     @property
     def accepted_issuers(self) -> set[str]:

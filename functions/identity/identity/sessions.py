@@ -16,11 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from harambee import aws
 from harambee.errors import Unauthorized
 from harambee.events import new_event
 from harambee.jwt import TokenSettings
 from harambee.outbox import WriteConflict, transaction
+from harambee.parameters import ssm_parameter
 from identity import repository
 from identity.domain.accounts import Account
 from identity.repository import RefreshTokenRecord, TokenFamilyRecord
@@ -53,7 +53,7 @@ def _settings() -> TokenSettings:
 def signing_key() -> SigningKey:
     """The private signing key from SSM (SecureString), cached by Powertools for five minutes."""
     name = f"{_settings().secrets_prefix.rstrip('/')}/jwt/signing-key"
-    jwk = _ssm_provider().get(name, transform="json", decrypt=True, max_age=300)
+    jwk = ssm_parameter(name, transform="json", decrypt=True)
     if not isinstance(jwk, dict):
         raise TypeError("The signing key parameter is not a JWK object")
     return _parse_key(json.dumps(jwk, sort_keys=True))
@@ -61,19 +61,10 @@ def signing_key() -> SigningKey:
 
 def published_jwks() -> dict[str, Any]:
     """The public key set in SSM (`jwt/jwks`), with anything private stripped defensively."""
-    key_set = _ssm_provider().get(
-        f"{_settings().secrets_prefix.rstrip('/')}/jwt/jwks", transform="json", max_age=300
-    )
+    key_set = ssm_parameter(f"{_settings().secrets_prefix.rstrip('/')}/jwt/jwks", transform="json")
     public = {"kty", "crv", "x", "kid", "alg", "use", "n", "e"}
     keys = [{name: value for name, value in jwk.items() if name in public} for jwk in key_set.get("keys", [])]
     return {"keys": keys}
-
-
-@functools.cache
-def _ssm_provider() -> Any:
-    from aws_lambda_powertools.utilities import parameters
-
-    return parameters.SSMProvider(boto3_client=aws.client("ssm"))
 
 
 @functools.lru_cache(maxsize=4)

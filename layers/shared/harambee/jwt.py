@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harambee import aws
 from harambee.errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -74,14 +73,9 @@ def jwks_from_ssm(parameter: str, *, max_age: int = JWKS_MAX_AGE_SECONDS) -> Key
     """A JWKS source reading the SSM parameter through Powertools Parameters (cached for `max_age`)."""
 
     def load(force: bool) -> Mapping[str, Any]:
-        from aws_lambda_powertools.utilities import parameters
-        from aws_lambda_powertools.utilities.parameters import base
+        from harambee.parameters import ssm_parameter
 
-        providers: dict[str, Any] = base.DEFAULT_PROVIDERS  # type: ignore[attr-defined]
-        if "ssm" not in providers:
-            # Our cached client instead of the one Powertools would build for itself.
-            providers["ssm"] = parameters.SSMProvider(boto3_client=aws.client("ssm"))
-        key_set = parameters.get_parameter(parameter, transform="json", max_age=max_age, force_fetch=force)
+        key_set = ssm_parameter(parameter, transform="json", max_age=max_age, force=force)
         if not isinstance(key_set, Mapping):
             raise TypeError(f"SSM parameter {parameter} is not a JWKS object")
         return key_set

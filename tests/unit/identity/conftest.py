@@ -36,7 +36,6 @@ def signing_key(identity_table: str) -> SigningKey:
         Name=SIGNING_KEY_PARAMETER, Value=json.dumps(key.private_jwk), Type="SecureString", Overwrite=True
     )
     publish_jwks(key)
-    sessions._ssm_provider.cache_clear()
     sessions._settings.cache_clear()
     return key
 

@@ -37,17 +37,23 @@ def use_context(monkeypatch: pytest.MonkeyPatch, service: str, table_name: str) 
 @contextmanager
 def fresh_caches() -> Iterator[None]:
     """Settings and cached clients are per execution environment; each test is a new one."""
+    # Clients are stateless and moto intercepts them all: keeping them saves ~100 ms a test.
+    from aws_lambda_powertools.utilities import parameters
+
     from harambee import idempotency, relay
 
-    # Clients are stateless and moto intercepts them all: keeping them saves ~100 ms a test.
     caches = (platform_settings, relay._processor, idempotency._persistence, idempotency._config)
-    for cache in caches:
-        cache.cache_clear()
+
+    def clear() -> None:
+        for cache in caches:
+            cache.cache_clear()
+        parameters.clear_caches()  # SSM values cached by harambee.parameters
+
+    clear()
     try:
         yield
     finally:
-        for cache in caches:
-            cache.cache_clear()
+        clear()
 
 
 def context_table(logical_id: str, table_name: str | None = None) -> str:

@@ -25,9 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
+
+from tests.support.loopback import serving
 
 STORE_ID = "harambee-test-store"
 STORE_PASSWORD = "harambee-test-store@ssl"
@@ -287,13 +289,6 @@ def _handler(fake: FakeSslcommerz) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_sslcommerz() -> Iterator[FakeSslcommerz]:
     fake = FakeSslcommerz()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    # A short poll keeps shutdown (once per test) from waiting the default half second.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -27,9 +27,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from tests.support.loopback import serving
 
 SECRET_KEY = "sk_test_harambee_fake"
 WEBHOOK_SECRET = "whsec_harambee_fake"
@@ -272,13 +274,6 @@ def _handler(stripe: FakeStripe) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_stripe() -> Iterator[FakeStripe]:
     stripe = FakeStripe()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stripe))
-    server.daemon_threads = True
-    stripe.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(stripe)) as base_url:
+        stripe.base_url = base_url
         yield stripe
-    finally:
-        server.shutdown()
-        server.server_close()

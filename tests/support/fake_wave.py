@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.loopback import serving
 
 API_KEY = "wave_sn_prod_fake-test-key-0123456789"
 WEBHOOK_SECRET = "wave_sn_WHS_fake-webhook-secret"
@@ -254,16 +256,9 @@ def _handler(wave: FakeWave) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_wave() -> Iterator[FakeWave]:
     wave = FakeWave()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(wave))
-    server.daemon_threads = True
-    wave.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(wave)) as base_url:
+        wave.base_url = base_url
         yield wave
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # ------------------------------------------------------------------ webhooks

@@ -10,18 +10,19 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.support.loopback import serving
 
 CLIENT_ID = "harambee-test-client.apps.example"
 CLIENT_SECRET = "test-client-secret"
@@ -138,12 +139,6 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_provider() -> Iterator[FakeProvider]:
     provider = FakeProvider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    provider.issuer = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(provider)) as base_url:
+        provider.issuer = base_url
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
@@ -38,11 +37,3 @@ def signing_key(identity_table: str) -> SigningKey:
     publish_jwks(key)
     sessions._settings.cache_clear()
     return key
-
-
-def outbox_events(table_name: str, event_type: str | None = None) -> list[dict[str, Any]]:
-    """The envelopes waiting in the table's outbox, oldest first."""
-    items = boto3.client("dynamodb").scan(TableName=table_name)["Items"]
-    envelopes = [json.loads(item["envelope"]["S"]) for item in items if item["pk"]["S"].startswith("OUTBOX#")]
-    envelopes.sort(key=lambda envelope: envelope["timestamp"])
-    return [e for e in envelopes if event_type is None or e["eventType"] == event_type]

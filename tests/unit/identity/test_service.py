@@ -26,8 +26,8 @@ from identity.service import (
 )
 from identity.sessions import InvalidRefreshToken
 from identity.signing import SigningKey
-from tests.unit.identity.conftest import outbox_events
 from tests.unit.kernel import harness
+from tests.unit.kernel.harness import outbox_events
 
 LINKS = LinkBuilder("https://app.harambee.test")
 PASSWORD = "correct horse battery staple"

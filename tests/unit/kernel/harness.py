@@ -190,3 +190,11 @@ def get_item(table_name: str, pk: str, sk: str) -> dict[str, Any] | None:
     found = aws.client("dynamodb").get_item(TableName=table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
     item: dict[str, Any] | None = found.get("Item")
     return item
+
+
+def outbox_events(table_name: str, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The envelopes waiting in a context's outbox, oldest first (optionally of one type)."""
+    items = aws.client("dynamodb").scan(TableName=table_name)["Items"]
+    envelopes = [json.loads(item["envelope"]["S"]) for item in items if item["pk"]["S"].startswith("OUTBOX#")]
+    envelopes.sort(key=lambda envelope: envelope["timestamp"])
+    return [e for e in envelopes if event_type is None or e["eventType"] == event_type]

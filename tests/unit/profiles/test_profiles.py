@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 
 from tests.support.events import FakeLambdaContext, api_event
-from tests.unit.identity.conftest import outbox_events
 from tests.unit.kernel import harness
+from tests.unit.kernel.harness import outbox_events
 
 BUCKET = "harambee-test-avatars"
 AMINA = {"principalId": "u-amina", "userId": "u-amina", "email": "amina@example.org", "role": "USER"}

@@ -287,7 +287,9 @@ def reset_password(token: str, new_password: str, *, now: datetime | None = None
 class AuditContext:
     """Who made an admin change, from where: carried in the change's event for the audit log."""
 
-    def __init__(self, actor: Caller, request_id: str, source_ip: str | None, user_agent: str | None) -> None:
+    def __init__(
+        self, actor: Caller, request_id: str | None, source_ip: str | None, user_agent: str | None
+    ) -> None:
         self.actor = actor
         self.request_id = request_id
         self.source_ip = source_ip
@@ -303,6 +305,10 @@ class AuditContext:
             "ip": self.source_ip,
             "userAgent": self.user_agent,
         }
+
+
+# Changes made by the admin.ensure task (bootstrap or operator CLI): no request, no caller.
+SYSTEM_AUDIT = AuditContext(Caller(user_id="system:bootstrap", role=Role.ADMIN), None, None, None)
 
 
 def _require_account(user_id: str) -> Account:
@@ -401,7 +407,14 @@ def ensure_admin(email: str, password: str | None, *, now: datetime | None = Non
                 tx.emit(
                     new_event(
                         "account.role_changed",
-                        {**_account_data(promoted), "audit": _system_audit(existing, promoted)},
+                        {
+                            **_account_data(promoted),
+                            "audit": SYSTEM_AUDIT.record(
+                                promoted.user_id,
+                                {"role": str(existing.role), "status": str(existing.status)},
+                                {"role": str(promoted.role), "status": str(promoted.status)},
+                            ),
+                        },
                     )
                 )
         return promoted, False
@@ -425,18 +438,6 @@ def ensure_admin(email: str, password: str | None, *, now: datetime | None = Non
         )
         tx.emit(new_event("account.registered", _account_data(admin)))
     return admin, True
-
-
-def _system_audit(before: Account, after: Account) -> dict[str, Any]:
-    return {
-        "actorId": "system:bootstrap",
-        "targetId": after.user_id,
-        "before": {"role": str(before.role), "status": str(before.status)},
-        "after": {"role": str(after.role), "status": str(after.status)},
-        "requestId": None,
-        "ip": None,
-        "userAgent": None,
-    }
 
 
 # ------------------------------------------------------------------ Google and social sign-in

@@ -7,7 +7,6 @@ tracing disabled, so local runs and tests never pay for it. HARAMBEE_TRACING=tru
 from __future__ import annotations
 
 import functools
-import os
 import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -24,14 +23,12 @@ _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=N
 CORRELATION_HEADER = "x-correlation-id"
 
 
-def tracing_enabled() -> bool:
-    return os.environ.get("HARAMBEE_TRACING", "false").lower() == "true"
-
-
 @functools.cache
 def tracer() -> Any | None:
     """The Powertools Tracer, or None where tracing is off (no X-Ray SDK import then)."""
-    if not tracing_enabled():
+    from harambee.settings import platform_settings
+
+    if not platform_settings().tracing_enabled:
         return None
     from aws_lambda_powertools import Tracer
 

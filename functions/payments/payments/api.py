@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from harambee.auth import AdminCaller, Caller, CurrentCaller
+from harambee.auth import AdminCaller, CurrentCaller
 from harambee.http import create_app, ok
 from harambee.idempotency import IdempotencyKey
 from harambee.pagination import Page, Pagination
@@ -94,22 +94,17 @@ def verify(request: Request, caller: CurrentCaller, payment_id: PaymentId) -> JS
     return ok(request, PaymentView.of(service.verify(payment_id, caller)))
 
 
-def _refund(
-    request: Request, caller: Caller, payment_id: str, body: RefundRequest, idempotency: Any
-) -> JSONResponse:
-    def perform() -> JSONResponse:
-        payment, refund = service.refund(payment_id, body.amount, body.reason, caller)
-        return ok(request, {"payment": PaymentView.of(payment), "refund": refund}, status=201)
-
-    result: JSONResponse = idempotency.run(perform)
-    return result
-
-
 @app.post(
     "/api/payments/{paymentId}/refund",
     tags=["payments"],
     status_code=201,
     summary="Refund a payment, fully or in part (admin)",
+)
+@app.post(
+    "/api/admin/payments/{paymentId}/refund",
+    tags=["admin"],
+    status_code=201,
+    summary="Refund a payment (admin path)",
 )
 def refund(
     request: Request,
@@ -118,23 +113,12 @@ def refund(
     body: RefundRequest,
     idempotency: IdempotencyKey,
 ) -> JSONResponse:
-    return _refund(request, caller, payment_id, body, idempotency)
+    def perform() -> JSONResponse:
+        payment, refund = service.refund(payment_id, body.amount, body.reason, caller)
+        return ok(request, {"payment": PaymentView.of(payment), "refund": refund}, status=201)
 
-
-@app.post(
-    "/api/admin/payments/{paymentId}/refund",
-    tags=["admin"],
-    status_code=201,
-    summary="Refund a payment (admin path)",
-)
-def admin_refund(
-    request: Request,
-    caller: AdminCaller,
-    payment_id: PaymentId,
-    body: RefundRequest,
-    idempotency: IdempotencyKey,
-) -> JSONResponse:
-    return _refund(request, caller, payment_id, body, idempotency)
+    result: JSONResponse = idempotency.run(perform)
+    return result
 
 
 @app.get("/api/admin/payments", tags=["admin"], summary="Payments, newest first, by status or payable")

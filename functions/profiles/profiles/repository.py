@@ -8,10 +8,13 @@ Profiles are only ever read by their owner's id, so one item per user is all it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
-from harambee.settings import TableMeta
+from harambee import aws
+from harambee.settings import TableMeta, platform_settings
 from profiles.domain.profile import Profile
 
 
@@ -37,14 +40,6 @@ class ErasureRecord(Model):
     erased_at = UTCDateTimeAttribute(attr_name="erasedAt")
 
 
-def erased(user_id: str) -> bool:
-    try:
-        ErasureRecord.get(profile_pk(user_id), "ERASED", consistent_read=True)
-    except ErasureRecord.DoesNotExist:
-        return False
-    return True
-
-
 def profile_pk(user_id: str) -> str:
     return f"PROFILE#{user_id}"
 
@@ -58,9 +53,28 @@ def to_record(profile: Profile) -> ProfileRecord:
     )
 
 
-def find(user_id: str) -> tuple[Profile, ProfileRecord] | None:
-    try:
-        record = ProfileRecord.get(profile_pk(user_id), "PROFILE", consistent_read=True)
-    except ProfileRecord.DoesNotExist:
-        return None
-    return Profile.model_validate_json(record.document), record
+@dataclass(frozen=True)
+class StoredProfile:
+    """Everything stored under a user's partition: the profile (with its record) and the tombstone."""
+
+    found: tuple[Profile, ProfileRecord] | None
+    erased: bool
+
+
+def load(user_id: str) -> StoredProfile:
+    """One consistent Query of the user's partition answers both "what is stored" and "was it erased"."""
+    answer = aws.dynamodb().query(
+        TableName=platform_settings().table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": profile_pk(user_id)}},
+        ConsistentRead=True,
+    )
+    found: tuple[Profile, ProfileRecord] | None = None
+    erased = False
+    for item in answer.get("Items", []):
+        if item["sk"]["S"] == "ERASED":
+            erased = True
+        elif item["sk"]["S"] == "PROFILE":
+            record = ProfileRecord.from_raw_data(item)
+            found = Profile.model_validate_json(record.document), record
+    return StoredProfile(found=found, erased=erased)

@@ -46,27 +46,24 @@ def _not_erased(tx: Any, user_id: str) -> None:
     )
 
 
-def _refuse_if_erased(user_id: str) -> None:
-    if repository.erased(user_id):
+def _current(user_id: str, now: datetime) -> tuple[Profile, tuple[Profile, ProfileRecord] | None]:
+    """The stored profile (or the defaults of one never saved) and its record; erased: refused."""
+    stored = repository.load(user_id)
+    if stored.erased:
         raise ProfileErased("This account's personal data has been erased")
+    found = stored.found
+    return (found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)), found
 
 
 def get(user_id: str, *, now: datetime | None = None) -> Profile:
     """The user's profile; a user who never saved one has the defaults."""
-    _refuse_if_erased(user_id)
-    found = repository.find(user_id)
-    if found is not None:
-        return found[0]
-    now = now or utcnow()
-    return Profile(user_id=user_id, created_at=now, updated_at=now)
+    return _current(user_id, now or utcnow())[0]
 
 
 def update_details(user_id: str, details: ProfileDetails, *, now: datetime | None = None) -> Profile:
     now = now or utcnow()
-    found = repository.find(user_id)
-    before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
+    before, found = _current(user_id, now)
     after = before.with_details(details, now.date(), now)
-    _refuse_if_erased(user_id)
     with transaction() as tx:
         _not_erased(tx, user_id)
         tx.save(repository.to_record(after), condition=_unchanged_since(found))
@@ -80,10 +77,8 @@ def update_details(user_id: str, details: ProfileDetails, *, now: datetime | Non
 
 def update_preferences(user_id: str, preferences: Preferences, *, now: datetime | None = None) -> Profile:
     now = now or utcnow()
-    found = repository.find(user_id)
-    before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
+    before, found = _current(user_id, now)
     after = before.model_copy(update={"preferences": preferences, "updated_at": now})
-    _refuse_if_erased(user_id)
     with transaction() as tx:
         _not_erased(tx, user_id)
         tx.save(repository.to_record(after), condition=_unchanged_since(found))
@@ -110,9 +105,10 @@ def delete(user_id: str, *, now: datetime | None = None) -> None:
     cannot recreate the profile afterwards.
     """
     now = now or utcnow()
-    if repository.erased(user_id):
+    stored = repository.load(user_id)
+    if stored.erased:
         return
-    found = repository.find(user_id)
+    found = stored.found
     with transaction() as tx:
         if found is not None:
             tx.delete(found[1])
@@ -171,11 +167,11 @@ def avatar_landed(bucket: str, key: str, *, now: datetime | None = None) -> bool
         logger.warning("Refusing an avatar that is not an allowed image", extra={"key": key})
         aws.client("s3").delete_object(Bucket=bucket, Key=key)
         return False
-    if repository.erased(user_id):
+    try:
+        before, found = _current(user_id, now)
+    except ProfileErased:
         aws.client("s3").delete_object(Bucket=bucket, Key=key)
         return False
-    found = repository.find(user_id)
-    before = found[0] if found else Profile(user_id=user_id, created_at=now, updated_at=now)
     if before.avatar_key == key:
         return True  # a redelivered notification
     after = before.model_copy(update={"avatar_key": key, "updated_at": now})

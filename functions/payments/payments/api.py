@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from harambee.auth import AdminCaller, CurrentCaller
+from harambee.auth import AdminCaller, CurrentCaller, MaybeCaller
 from harambee.http import create_app, ok
 from harambee.idempotency import IdempotencyKey
 from harambee.pagination import Page, Pagination
 from payments import repository, service, webhooks
 from payments import sandbox as sandbox_routes
-from payments.callers import OptionalPayer
 from payments.domain.payment import PayableKind, Payment, PaymentStatus
 from payments.models import InitiatePayment, PaymentView, RefundRequest, status_view
 
@@ -31,7 +30,7 @@ PaymentId = Annotated[str, Path(alias="paymentId", min_length=1, max_length=64)]
     summary="Start paying a pledge, order or invoice",
 )
 def initiate(
-    request: Request, body: InitiatePayment, idempotency: IdempotencyKey, payer: OptionalPayer
+    request: Request, body: InitiatePayment, idempotency: IdempotencyKey, payer: MaybeCaller
 ) -> JSONResponse:
     def create() -> JSONResponse:
         kind, payable_id = body.payable

@@ -1,14 +1,23 @@
-"""The caller's identity, as the API Gateway authorizer put it in requestContext.authorizer."""
+"""The caller's identity, as the API Gateway authorizer put it in requestContext.authorizer.
+
+Public routes (Authorizer NONE: anonymous pledges, payment initiation, public campaign reads) skip
+the authorizer, yet a signed-in caller must still be recognised there. `optional_bearer` verifies
+the Authorization header itself when one is sent: a bad token is a 401, never "anonymous".
+"""
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from harambee.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from harambee.jwt import AccessTokenVerifier
 
 
 class Role(StrEnum):
@@ -50,6 +59,33 @@ def optional_caller(request: Request) -> Caller | None:
     return caller_from_event(_event(request))
 
 
+@functools.cache
+def _verifier() -> AccessTokenVerifier:
+    # Imported here: PyJWT and the JWKS read load only when a public route sees a bearer token.
+    from harambee.jwt import AccessTokenVerifier
+
+    return AccessTokenVerifier.from_environ()
+
+
+def optional_bearer(request: Request) -> Caller | None:
+    """The authorizer's caller, else the bearer token verified here, else None (anonymous)."""
+    from_authorizer = optional_caller(request)
+    if from_authorizer is not None:
+        return from_authorizer
+    if hasattr(request.state, "bearer_caller"):
+        cached: Caller | None = request.state.bearer_caller
+        return cached
+    header = request.headers.get("authorization", "")
+    caller: Caller | None = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        claims = _verifier().verify(token.strip() if scheme.lower() == "bearer" else header)
+        role = Role.ADMIN if claims.role == Role.ADMIN else Role.USER
+        caller = Caller(user_id=claims.sub, email=claims.email, role=role)
+    request.state.bearer_caller = caller
+    return caller
+
+
 def require_caller(request: Request) -> Caller:
     caller = optional_caller(request)
     if caller is None:
@@ -66,4 +102,5 @@ def require_admin(request: Request) -> Caller:
 
 CurrentCaller = Annotated[Caller, Depends(require_caller)]
 AdminCaller = Annotated[Caller, Depends(require_admin)]
-MaybeCaller = Annotated[Caller | None, Depends(optional_caller)]
+# On a public route: the signed-in caller (token verified here when the authorizer did not run) or None.
+MaybeCaller = Annotated[Caller | None, Depends(optional_bearer)]

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from harambee import aws
-from harambee.auth import optional_caller
+from harambee.auth import optional_bearer
 from harambee.errors import IdempotencyInFlight, IdempotencyKeyMissing, IdempotencyKeyReused
 from harambee.settings import platform_settings
 
@@ -98,7 +98,8 @@ async def require_idempotency_key(request: Request) -> IdempotentRequest:
             f"The {IDEMPOTENCY_HEADER} header must be 8 to 128 letters, digits, '.', '_', ':' or '-'",
             details={"header": IDEMPOTENCY_HEADER},
         )
-    caller = optional_caller(request)
+    # A verified bearer on a public route scopes the key to that caller, not to everyone anonymous.
+    caller = optional_bearer(request)
     # The concrete path, not the route template: a key reused on /orders/B must not replay /orders/A.
     route = request.url.path
     return IdempotentRequest(

@@ -40,9 +40,15 @@ def fresh_caches() -> Iterator[None]:
     # Clients are stateless and moto intercepts them all: keeping them saves ~100 ms a test.
     from aws_lambda_powertools.utilities import parameters
 
-    from harambee import idempotency, relay
+    from harambee import auth, idempotency, relay
 
-    caches = (platform_settings, relay._processor, idempotency._persistence, idempotency._config)
+    caches = (
+        platform_settings,
+        relay._processor,
+        idempotency._persistence,
+        idempotency._config,
+        auth._verifier,
+    )
 
     def clear() -> None:
         for cache in caches:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from moto import mock_aws
 
+from harambee import auth
 from harambee.events import DomainEvent
 from tests.support.events import FakeLambdaContext, api_event
 from tests.unit.kernel import harness
@@ -89,7 +90,7 @@ def loopback(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 def payments_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from payments import callers, settings
+    from payments import settings
     from payments.providers import sandbox
 
     with mock_aws(), harness.fresh_caches():
@@ -100,10 +101,10 @@ def payments_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("SANDBOX_WEBHOOK_SECRET", SECRET)
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.test.harambee.app")
         monkeypatch.setattr(sandbox, "transport", httpx.MockTransport(loopback))
-        for cache in (settings.payments_settings, callers._verifier):
+        for cache in (settings.payments_settings, auth._verifier):
             cache.cache_clear()
         yield name
-        for cache in (settings.payments_settings, callers._verifier):
+        for cache in (settings.payments_settings, auth._verifier):
             cache.cache_clear()
 
 

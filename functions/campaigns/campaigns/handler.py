@@ -1,7 +1,9 @@
-"""Lambda entry of the campaigns context: parse the trigger, call the domain, return."""
+"""Lambda entry of the campaigns context: its routes, the donation saga's check and the relay."""
 
-from harambee.http import create_app
+from campaigns.api import app
 from harambee.runtime import LambdaEntry
 
-app = create_app("campaigns")
-handler = LambdaEntry(app)
+handler = LambdaEntry(
+    app,
+    tasks={"campaigns.validate-pledge": "campaigns.tasks:validate_pledge"},
+)

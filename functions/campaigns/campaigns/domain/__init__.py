@@ -1,0 +1,1 @@
+"""Campaign rules without AWS: statuses, visibility, donations acceptance, edits, search words."""

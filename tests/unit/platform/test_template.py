@@ -147,11 +147,14 @@ def test_every_subscription_rule_targets_a_queue_with_a_policy_for_that_rule(tem
         assert props["EventPattern"]["source"] == [{"prefix": "harambee."}]
         (target,) = props["Targets"]
         queue = target["Arn"]["Fn::GetAtt"][0]
+        # A queue may hear several rules (admin's inbox: subscriptions and audited changes), one statement each.
         granted = [
             p for p in policies.values()
             if p["Properties"]["Queues"] == [{"Ref": queue}]
-            and p["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
-            == {"Fn::GetAtt": [name, "Arn"]}
+            and any(
+                statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [name, "Arn"]}
+                for statement in p["Properties"]["PolicyDocument"]["Statement"]
+            )
         ]  # fmt: skip
         assert granted, f"{queue} does not let {name} deliver to it"
 

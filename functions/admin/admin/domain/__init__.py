@@ -1,0 +1,1 @@
+"""Admin's rules in plain Python: dashboard buckets, audit records, system notifications."""

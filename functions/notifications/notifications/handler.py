@@ -1,7 +1,10 @@
-"""Lambda entry of the notifications context: parse the trigger, call the domain, return."""
+"""Lambda entry of the notifications context: routes, the inbox, the internal send-email task, the relay."""
 
-from harambee.http import create_app
 from harambee.runtime import LambdaEntry
+from notifications.api import app
 
-app = create_app("notifications")
-handler = LambdaEntry(app)
+handler = LambdaEntry(
+    app,
+    consumer="notifications.inbox:consumer",
+    tasks={"notifications.send-email": "notifications.tasks:send_email_task"},
+)

@@ -181,10 +181,13 @@ def test_only_identity_can_read_the_signing_key_or_seal_secrets(template: Templa
     for name, spec in template.functions.items():
         policies = json.dumps(spec.properties.get("Policies", []))
         reads_all_jwt = "jwt/*" in policies
-        seals = "MessageSecretsKey" in policies
+        seals = "KMSEncryptPolicy" in policies and "MessageSecretsKey" in policies
         assert (reads_all_jwt, seals) == ((True, True) if name == "IdentityFunction" else (False, False)), (
             name
         )
+        # Only notifications opens sealed links (to email them); nobody else names the key.
+        opens = "MessageSecretsKey" in policies and not seals
+        assert opens == (name == "NotificationsFunction"), name
 
 
 def test_routes_are_unique_and_all_behind_the_one_rest_api(template: Template) -> None:

@@ -1,7 +1,19 @@
-"""Lambda entry of the donations context: parse the trigger, call the domain, return."""
+"""Lambda entry of the donations context: routes, its refunds inbox, the relay that starts the saga,
+and the saga's tasks. Queue, stream and task code is named, not imported, so HTTP cold starts skip it."""
 
-from harambee.http import create_app
+from donations.api import app
 from harambee.runtime import LambdaEntry
 
-app = create_app("donations")
-handler = LambdaEntry(app)
+handler = LambdaEntry(
+    app,
+    consumer="donations.inbox:consumer",
+    stream="donations.relay:relay",
+    tasks={
+        "donations.mark-payment-initiated": "donations.saga:mark_payment_initiated",
+        "donations.await-payment": "donations.saga:await_payment",
+        "donations.confirm-pledge": "donations.saga:confirm_pledge",
+        "donations.fail-pledge": "donations.saga:fail_pledge",
+        "donations.saga-failed": "donations.saga:report_saga_failure",
+        "donations.completed-sums": "donations.saga:completed_sums",
+    },
+)

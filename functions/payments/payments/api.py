@@ -8,13 +8,13 @@ from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from harambee.auth import AdminCaller, CurrentCaller, MaybeCaller
-from harambee.http import create_app, ok
+from harambee.http import create_app, ok, request_id, source_ip, user_agent
 from harambee.idempotency import IdempotencyKey
 from harambee.pagination import Page, Pagination
 from payments import repository, service, webhooks
 from payments import sandbox as sandbox_routes
 from payments.domain.payment import PayableKind, Payment, PaymentStatus
-from payments.models import InitiatePayment, PaymentView, RefundRequest, status_view
+from payments.models import InitiatePayment, PaymentView, RefundRequest, started_view, status_view
 
 app = create_app("payments")
 app.include_router(webhooks.router)
@@ -35,16 +35,8 @@ def initiate(
     def create() -> JSONResponse:
         kind, payable_id = body.payable
         initiated = service.initiate(kind, payable_id, body.provider, body.method, payer)
-        payment = initiated.payment
-        started = {
-            **PaymentView.of(payment),
-            "paymentReference": payment.provider_reference,
-            "accessToken": initiated.access_token,
-            # Only for providers whose client confirms the payment (Stripe); replays return it again.
-            "clientSecret": initiated.client_secret,
-        }
-        response = ok(request, started, status=201)
-        response.headers["Location"] = f"/api/payments/{payment.payment_id}"
+        response = ok(request, started_view(initiated), status=201)
+        response.headers["Location"] = f"/api/payments/{initiated.payment.payment_id}"
         return response
 
     return idempotency.run(create)
@@ -113,7 +105,18 @@ def refund(
     idempotency: IdempotencyKey,
 ) -> JSONResponse:
     def perform() -> JSONResponse:
-        payment, refund = service.refund(payment_id, body.amount, body.reason, caller)
+        before = service.get(payment_id)
+        audit = {
+            "actorId": caller.user_id,
+            "action": "refund_payment",
+            "entityType": "payment",
+            "entityId": payment_id,
+            "before": {"status": str(before.status), "refundedAmount": before.refunded_amount},
+            "requestId": request_id(request),
+            "ip": source_ip(request),
+            "userAgent": user_agent(request),
+        }
+        payment, refund = service.refund(payment_id, body.amount, body.reason, caller.user_id, audit=audit)
         return ok(request, {"payment": PaymentView.of(payment), "refund": refund}, status=201)
 
     result: JSONResponse = idempotency.run(perform)

@@ -1,4 +1,5 @@
-"""Lambda entry of the payments context: its routes, its payables inbox, reconciliation and the relay."""
+"""Lambda entry of the payments context: its routes, its payables inbox, reconciliation, the relay, and
+the tasks donations runs for its pledges (donate, saga compensation)."""
 
 from harambee.runtime import LambdaEntry
 from payments.api import app
@@ -7,4 +8,8 @@ handler = LambdaEntry(
     app,
     consumer="payments.inbox:consumer",
     schedules={"reconcile-payments": "payments.reconciliation:run"},
+    tasks={
+        "payments.initiate-pledge": "payments.pledges:initiate_pledge",
+        "payments.compensate-pledge": "payments.pledges:compensate_pledge",
+    },
 )

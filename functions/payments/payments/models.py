@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from payments.domain.payment import PayableKind, Payment, PaymentStatus
+
+if TYPE_CHECKING:
+    from payments.service import Initiated
 
 _request = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 _response = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -84,6 +87,18 @@ class PaymentView(BaseModel):
             payment.model_dump(exclude={"access_token_hash", "version", "refund_reserved"})
         )
         return view.model_dump(by_alias=True, mode="json")
+
+
+def started_view(initiated: Initiated) -> dict[str, Any]:
+    """What starting a payment answers: the payment, its checkout, and its status access token."""
+    payment = initiated.payment
+    return {
+        **PaymentView.of(payment),
+        "paymentReference": payment.provider_reference,
+        "accessToken": initiated.access_token,
+        # Only for providers whose client confirms the payment (Stripe); replays return it again.
+        "clientSecret": initiated.client_secret,
+    }
 
 
 def status_view(payment: Payment) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Access patterns (pk / sk; indexes):
   payment by id                PAYMENT#<id> / PAYMENT (document JSON, version for optimistic locking)
   a payment's history          PAYMENT#<id> / HISTORY#<at>#<n>   (query, begins_with)
   a payment's refunds          PAYMENT#<id> / REFUND#<refundId>
-  what a payable costs         PAYABLE#<kind>#<id> / PAYABLE      (from the inbox; activePaymentId)
+  what a payable costs         PAYABLE#<kind>#<id> / PAYABLE      (from the inbox; activePaymentId;
+                               closedReason once the donation saga gave the pledge up)
   a provider notification      WEBHOOK#<provider>#<eventId> / WEBHOOK (raw payload; dedup by put-if-absent)
   sandbox outcome              SANDBOX#<paymentId> / SANDBOX
   payments of a payable        gsi1: PAYABLE#<kind>#<id> / <createdAt>#<id>
@@ -146,7 +147,9 @@ def payable_upsert(payable: Payable) -> TransactItem:
             "Key": {"pk": _s(payable_pk(payable.kind, payable.payable_id)), "sk": _s("PAYABLE")},
             "UpdateExpression": "SET payable = if_not_exists(payable, :payable), amount = :amount, "
             "currency = :currency",
-            "ConditionExpression": "attribute_not_exists(pk) OR (amount = :amount AND currency = :currency)",
+            # No amount yet: new, or only closed by the saga before the announcement arrived.
+            "ConditionExpression": "attribute_not_exists(amount) "
+            "OR (amount = :amount AND currency = :currency)",
             "ExpressionAttributeValues": {
                 ":payable": _s(payable.model_dump_json(by_alias=True)),
                 ":amount": {"N": str(payable.amount)},
@@ -164,7 +167,7 @@ def find_payable(kind: PayableKind, payable_id: str) -> tuple[Payable, str | Non
         ConsistentRead=True,
     )
     item = found.get("Item")
-    if not item:
+    if not item or "payable" not in item:
         return None
     active = item.get("activePaymentId", {}).get("S")
     return Payable.model_validate_json(item["payable"]["S"]), active
@@ -177,11 +180,22 @@ def claim_payable(payment: Payment) -> TransactItem:
             "TableName": _table(),
             "Key": {"pk": _s(payable_pk(payment.payable_kind, payment.payable_id)), "sk": _s("PAYABLE")},
             "UpdateExpression": "SET activePaymentId = :payment",
-            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(activePaymentId)",
+            "ConditionExpression": "attribute_exists(payable) AND attribute_not_exists(activePaymentId) "
+            "AND attribute_not_exists(closedReason)",
             "ExpressionAttributeValues": {":payment": _s(payment.payment_id)},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
+
+
+def close_payable(kind: PayableKind, payable_id: str, reason: str) -> None:
+    """No payment may start for this payable any more (the saga failed its pledge); idempotent."""
+    aws.dynamodb().update_item(
+        TableName=_table(),
+        Key={"pk": _s(payable_pk(kind, payable_id)), "sk": _s("PAYABLE")},
+        UpdateExpression="SET closedReason = if_not_exists(closedReason, :reason)",
+        ExpressionAttributeValues={":reason": _s(reason)},
+    )
 
 
 def release_payable(payment: Payment) -> TransactItem:

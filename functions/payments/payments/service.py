@@ -52,6 +52,12 @@ class MethodNotSupported(Unprocessable):
     code = "METHOD_NOT_SUPPORTED"
 
 
+class PayableClosed(Unprocessable):
+    """The donation saga gave this pledge up (failed or compensated): it can no longer be paid."""
+
+    code = "PAYABLE_CLOSED"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -80,9 +86,18 @@ def _event_data(payment: Payment, **extra: Any) -> dict[str, Any]:
 
 
 def initiate(
-    kind: PayableKind, payable_id: str, provider_name: str, method: str, caller: Caller | None
+    kind: PayableKind,
+    payable_id: str,
+    provider_name: str,
+    method: str,
+    caller: Caller | None,
+    *,
+    vouched: bool = False,
 ) -> Initiated:
-    """A pending payment for the payable's own amount; returns it and its status access token."""
+    """A pending payment for the payable's own amount; returns it and its status access token.
+
+    `vouched`: the payable's owning context started it for its owner (an IAM-authorised task).
+    """
     found = repository.find_payable(kind, payable_id)
     if found is None:
         raise PayableNotFound(
@@ -90,7 +105,7 @@ def initiate(
             details={"kind": str(kind), "id": payable_id},
         )
     payable, active = found
-    if payable.owner_id is not None:
+    if payable.owner_id is not None and not vouched:
         if caller is None:
             raise Unauthorized("Sign in to pay for this")
         if not caller.can_access(payable.owner_id):
@@ -133,6 +148,8 @@ def initiate(
     try:
         write.commit()
     except WriteConflict as conflict:
+        if any("closedReason" in (reason.item or {}) for reason in conflict.reasons):
+            raise PayableClosed(f"This {kind} can no longer be paid") from conflict
         raise PaymentAlreadyActive(f"This {kind} already has a payment that has not failed") from conflict
     opened, client_secret = _open_checkout(chosen, payment)
     return Initiated(payment=opened, access_token=access_token, client_secret=client_secret)
@@ -310,9 +327,19 @@ def verify(payment_id: str, caller: Caller) -> Payment:
 
 
 def refund(
-    payment_id: str, amount: int | None, reason: str, caller: Caller
+    payment_id: str,
+    amount: int | None,
+    reason: str,
+    actor: str,
+    *,
+    source: str | None = None,
+    audit: dict[str, Any] | None = None,
 ) -> tuple[Payment, dict[str, Any]]:
-    """Refund all that is left (amount None) or part of it: hold, ask the provider, then settle."""
+    """Refund all that is left (amount None) or part of it: hold, ask the provider, then settle.
+
+    `actor` is who asked (an admin's user id, or a system name); `audit` goes into `payment.refunded`
+    when a person asked, for the admin audit log (docs/events.md).
+    """
     payment = get(payment_id)
     now = utcnow()
     held, reserved = payment.reserve_refund(amount, now)
@@ -322,7 +349,7 @@ def refund(
         "amount": held,
         "currency": payment.currency,
         "reason": reason,
-        "requestedBy": caller.user_id,
+        "requestedBy": actor,
         "requestedAt": now.isoformat(),
         "status": "requested",
     }
@@ -340,15 +367,23 @@ def refund(
         _with_fresh_payment(payment_id, lambda fresh: _release_write(fresh, held, record))
         raise
     record = {**record, "status": "succeeded", "providerReference": receipt.provider_reference}
-    source = f"api:refund:{caller.user_id}"
     settled = _with_fresh_payment(
-        payment_id, lambda fresh: _settle_write(fresh, held, record, reason, source)
+        payment_id,
+        lambda fresh: _settle_write(
+            fresh, held, record, reason, source=source or f"api:refund:{actor}", audit=audit
+        ),
     )
     return settled, record
 
 
 def _settle_write(
-    fresh: Payment, held: int, record: dict[str, Any], reason: str, source: str
+    fresh: Payment,
+    held: int,
+    record: dict[str, Any],
+    reason: str,
+    *,
+    source: str,
+    audit: dict[str, Any] | None,
 ) -> tuple[PendingWrite, Payment]:
     done = utcnow()
     settled = fresh.settle_refund(held, done)
@@ -367,6 +402,11 @@ def _settle_write(
         refundedAmount=settled.refunded_amount,
         reason=reason,
     )
+    if audit is not None:
+        data["audit"] = {
+            **audit,
+            "after": {"status": str(settled.status), "refundedAmount": settled.refunded_amount},
+        }
     write.emit(new_event("payment.refunded", data))
     return write, settled
 

@@ -1,0 +1,1 @@
+"""Donations' rules: plain Python, no AWS."""

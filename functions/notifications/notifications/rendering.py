@@ -8,6 +8,7 @@ Jinja2 and Babel load on the first render, never on an HTTP cold start.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -32,11 +33,24 @@ class Rendered:
     html: str | None = None
 
 
+def _babel_locale(locale: str) -> str:
+    """Babel's name for a BCP 47 tag (`fr-SN` is `fr_SN`); an unknown region falls back to its language."""
+    from babel import Locale, UnknownLocaleError
+
+    tag = locale.replace("-", "_")
+    try:
+        return str(Locale.parse(tag))
+    except (UnknownLocaleError, ValueError):
+        return supported_locale(locale)
+
+
 def format_money(money: Money, locale: str) -> str:
     """`Money(150000, "BDT")` in `fr` is "1 500,00 BDT"; XOF keeps no decimals (its exponent is 0)."""
     from babel.numbers import format_currency
 
-    return str(format_currency(money.to_major(), money.currency, locale=locale, currency_digits=True))
+    return str(
+        format_currency(money.to_major(), money.currency, locale=_babel_locale(locale), currency_digits=True)
+    )
 
 
 def format_day(value: date | datetime | str | None, locale: str) -> str:
@@ -51,7 +65,7 @@ def format_day(value: date | datetime | str | None, locale: str) -> str:
             else date.fromisoformat(value)
         )
     day = value.date() if isinstance(value, datetime) else value
-    return str(format_date(day, format="long", locale=locale))
+    return str(format_date(day, format="long", locale=_babel_locale(locale)))
 
 
 @functools.cache
@@ -89,7 +103,8 @@ def _block(template: Template, name: str, variables: dict[str, Any]) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    collapsed = " ".join(text.split())
+    # Only ordinary whitespace: the no-break spaces inside formatted amounts must stay.
+    collapsed = re.sub(r"[ \t\r\n]+", " ", text).strip()
     return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"
 
 

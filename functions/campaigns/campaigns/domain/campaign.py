@@ -8,13 +8,15 @@ A campaign accepts donations through the whole of its end date (UTC), even befor
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from harambee.errors import InvalidTransition
+from harambee.errors import InvalidTransition, Unprocessable
 
 
 class CampaignType(StrEnum):
@@ -88,6 +90,7 @@ class Campaign(BaseModel):
     share_token: str | None = None
     auto_created: bool = False
     deleted: bool = False
+    closing_soon_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 1
@@ -119,8 +122,102 @@ class Campaign(BaseModel):
             "visibility": str(self.visibility),
             "beneficiaryName": self.beneficiary_name,
             "autoCreated": self.auto_created,
+            "deleted": self.deleted,
             "createdAt": self.created_at.isoformat(timespec="milliseconds"),
         }
+
+
+# ------------------------------------------------------------------ who sees what
+
+
+def visible_to(campaign: Campaign, viewer_id: str | None, *, is_admin: bool, share_token: str | None) -> bool:
+    """Drafts, deleted campaigns and private pots: owner and admins; unlisted pots also the link holder."""
+    if is_admin or (viewer_id is not None and viewer_id == campaign.owner_id and not campaign.deleted):
+        return True
+    if campaign.deleted or campaign.status is CampaignStatus.DRAFT:
+        return False
+    if campaign.visibility is Visibility.PRIVATE:
+        return False
+    if campaign.visibility is Visibility.UNLISTED:
+        return share_token_matches(campaign, share_token)
+    return True
+
+
+def share_token_matches(campaign: Campaign, presented: str | None) -> bool:
+    if not presented or not campaign.share_token:
+        return False
+    return hmac.compare_digest(presented.encode(), campaign.share_token.encode())
+
+
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+# ------------------------------------------------------------------ edits
+
+CAMPAIGN_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "goal_amount",
+        "currency",
+        "start_date",
+        "end_date",
+        "beneficiary_name",
+        "beneficiary_details",
+        "image_url",
+        "documents",
+    }
+)
+POT_FIELDS = frozenset({"title", "description", "goal_amount", "visibility", "image_url"})
+# Once donors can give, the owner may only refine the story; money terms change only by an admin,
+# and never the currency (pledges were made in it) or the start date (it has started).
+_OWNER_EDITABLE = {
+    CampaignStatus.DRAFT: CAMPAIGN_FIELDS,
+    CampaignStatus.ACTIVE: frozenset({"description", "beneficiary_details", "image_url", "documents"}),
+}
+_ADMIN_EDITABLE = {
+    CampaignStatus.DRAFT: CAMPAIGN_FIELDS,
+    CampaignStatus.ACTIVE: CAMPAIGN_FIELDS - {"currency", "start_date"},
+}
+
+
+class FieldsNotEditable(Unprocessable):
+    code = "FIELDS_NOT_EDITABLE"
+
+
+def editable_fields(campaign: Campaign, *, by_admin: bool) -> frozenset[str]:
+    if campaign.deleted:
+        return frozenset()
+    if campaign.is_pot:
+        return POT_FIELDS if campaign.status is CampaignStatus.ACTIVE else frozenset()
+    rules = _ADMIN_EDITABLE if by_admin else _OWNER_EDITABLE
+    return rules.get(campaign.status, frozenset())
+
+
+def apply_changes(
+    campaign: Campaign, changes: dict[str, object], *, by_admin: bool, today: date, now: datetime
+) -> Campaign:
+    """The campaign with `changes` applied, or FieldsNotEditable / Unprocessable naming what is refused."""
+    refused = sorted(set(changes) - editable_fields(campaign, by_admin=by_admin))
+    if refused:
+        raise FieldsNotEditable(
+            f"These fields cannot change while the campaign is {campaign.status}",
+            details={"fields": refused, "status": str(campaign.status)},
+        )
+    updated = campaign.model_copy(update={**changes, "updated_at": now})
+    if updated.end_date <= updated.start_date:
+        raise Unprocessable("endDate must be after startDate", details={"field": "endDate"})
+    if "end_date" in changes and updated.status is CampaignStatus.ACTIVE and updated.end_date < today:
+        raise Unprocessable("An active campaign cannot end in the past", details={"field": "endDate"})
+    return updated
+
+
+def changed_fields(before: Campaign, after: Campaign) -> list[str]:
+    """camelCase names of the fields whose values differ (for `campaign.updated`)."""
+    ignored = {"version", "updated_at", "share_token"}
+    old, new = before.model_dump(), after.model_dump()
+    return [to_camel(name) for name in new if name not in ignored and old.get(name) != new[name]]
 
 
 class NotAccepting(StrEnum):

@@ -72,7 +72,14 @@ def update_details(user_id: str, details: ProfileDetails, *, now: datetime | Non
             born = after.date_of_birth.isoformat() if after.date_of_birth else None
             tx.emit(new_event("profile.birthdate_changed", {"userId": user_id, "dateOfBirth": born}))
         tx.emit(new_event("profile.updated", {"userId": user_id, "fields": sorted(details.model_fields_set)}))
+        _announce_contact(tx, after, before if found else None)
     return after
+
+
+def _announce_contact(tx: Any, after: Profile, before: Profile | None) -> None:
+    # Values, unlike profile.updated: notifications needs the number and language to reach the person.
+    if after.contact_changed(before):
+        tx.emit(new_event("profile.contact_changed", after.contact()))
 
 
 def update_preferences(user_id: str, preferences: Preferences, *, now: datetime | None = None) -> Profile:
@@ -88,6 +95,7 @@ def update_preferences(user_id: str, preferences: Preferences, *, now: datetime 
                 {"userId": user_id, "preferences": preferences.model_dump(by_alias=True, mode="json")},
             )
         )
+        _announce_contact(tx, after, before if found else None)
     return after
 
 

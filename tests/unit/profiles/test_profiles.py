@@ -194,3 +194,30 @@ def test_an_erased_profile_cannot_be_brought_back_by_a_late_write_or_upload(tabl
     assert len(outbox_events(table, "account.deleted")) == 1
     assert call("DELETE", "/api/profile")[0] == 200  # erasing twice is harmless
     assert len(outbox_events(table, "account.deleted")) == 1
+
+
+def test_contact_details_are_announced_with_their_values_only_when_they_change(table: str) -> None:
+    # Given a profile saved with a phone number and a name
+    call(
+        "PUT",
+        "/api/profile",
+        body={"firstName": "Amina", "lastName": "Diallo", "phoneNumber": "+221771234567"},
+    )
+    # When the bio changes, nothing about contact is announced again; the language change is
+    call(
+        "PUT",
+        "/api/profile",
+        body={"firstName": "Amina", "lastName": "Diallo", "phoneNumber": "+221771234567", "bio": "Teacher"},
+    )
+    call("PUT", "/api/profile/preferences", body={"language": "fr"})
+    call("PUT", "/api/profile/preferences", body={"language": "fr", "theme": "dark"})
+    # Then notifications heard exactly two contact versions, with values
+    assert [event["data"] for event in outbox_events(table, "profile.contact_changed")] == [
+        {"userId": "u-amina", "phone": "+221771234567", "locale": "en", "displayName": "Amina Diallo"},
+        {"userId": "u-amina", "phone": "+221771234567", "locale": "fr", "displayName": "Amina Diallo"},
+    ]
+
+
+def test_a_new_profile_without_contact_details_announces_no_contact(table: str) -> None:
+    call("PUT", "/api/profile", body={"bio": "Hello"})
+    assert outbox_events(table, "profile.contact_changed") == []

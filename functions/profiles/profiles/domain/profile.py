@@ -96,6 +96,26 @@ class Profile(ProfileDetails):
     def birth_date_changed(self, before: Profile) -> bool:
         return self.date_of_birth != before.date_of_birth
 
+    @property
+    def display_name(self) -> str | None:
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or None
+
+    def contact(self) -> dict[str, str | None]:
+        """How to reach the person and in which language: what notifications keep of a profile."""
+        return {
+            "userId": self.user_id,
+            "phone": self.phone_number,
+            "locale": self.preferences.language,
+            "displayName": self.display_name,
+        }
+
+    def contact_changed(self, before: Profile | None) -> bool:
+        """A new profile announces its contact once it has one; afterwards only a real change does."""
+        if before is None:
+            return bool(self.phone_number or self.display_name or self.preferences.language != "en")
+        return self.contact() != before.contact()
+
 
 class InvalidBirthDate(Unprocessable):
     code = "INVALID_DATE_OF_BIRTH"

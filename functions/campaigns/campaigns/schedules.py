@@ -52,7 +52,8 @@ def create_birthday_pots(event: dict[str, Any]) -> dict[str, int]:
                     existing += 1
                 else:
                     created += 1
-    logger.info("Birthday pots run", extra={"created": created, "existing": existing, "date": str(today)})
+    summary = {"potsCreated": created, "potsExisting": existing, "runDate": str(today)}
+    logger.info("Birthday pots run", extra=summary)
     return {"created": created, "existing": existing}
 
 
@@ -66,7 +67,8 @@ def expire_campaigns(event: dict[str, Any]) -> dict[str, int]:
         for pot in repository.active_ending(between=window)
         if pot.is_pot and pot.closing_soon_at is None
     )
-    logger.info("Expiry run", extra={"expired": expired, "closingSoon": announced, "date": str(today)})
+    summary = {"expiredCount": expired, "closingSoonCount": announced, "runDate": str(today)}
+    logger.info("Expiry run", extra=summary)
     return {"expired": expired, "closingSoon": announced}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -107,3 +108,29 @@ def outbox(table_name: str, event_type: str | None = None) -> list[dict[str, Any
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+def stored(**changes: Any) -> Any:
+    """A campaign written straight to the table (active, in BDT, ending in ten days unless changed)."""
+    from campaigns import repository
+    from campaigns.domain.campaign import Campaign, CampaignStatus, CampaignType
+    from harambee.outbox import transact_write
+
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "campaign_id": str(uuid.uuid4()),
+        "owner_id": "u-owner",
+        "type": CampaignType.MEDICAL,
+        "status": CampaignStatus.ACTIVE,
+        "title": "Surgery for Amina",
+        "goal_amount": 500_000,
+        "currency": "BDT",
+        "start_date": today() - timedelta(days=3),
+        "end_date": today() + timedelta(days=10),
+        "created_at": now,
+        "updated_at": now,
+    }
+    fields.update(changes)
+    campaign = Campaign(**fields)
+    transact_write(repository.put_new_campaign(campaign))
+    return campaign

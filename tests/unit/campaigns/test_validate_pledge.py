@@ -3,37 +3,13 @@ in its own currency; every refusal is a `CampaignNotAcceptingDonations` with the
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from campaigns import repository
-from campaigns.domain.campaign import Campaign, CampaignStatus, CampaignType
-from harambee.outbox import transact_write
-from tests.unit.campaigns.conftest import invoke, today
-
-
-def stored(**changes: Any) -> Campaign:
-    now = datetime.now(UTC)
-    fields: dict[str, Any] = {
-        "campaign_id": str(uuid.uuid4()),
-        "owner_id": "u-owner",
-        "type": CampaignType.MEDICAL,
-        "status": CampaignStatus.ACTIVE,
-        "title": "Surgery for Amina",
-        "goal_amount": 500_000,
-        "currency": "BDT",
-        "start_date": today() - timedelta(days=3),
-        "end_date": today() + timedelta(days=10),
-        "created_at": now,
-        "updated_at": now,
-    }
-    fields.update(changes)
-    campaign = Campaign(**fields)
-    transact_write(repository.put_new_campaign(campaign))
-    return campaign
+from campaigns.domain.campaign import CampaignStatus
+from tests.unit.campaigns.conftest import invoke, stored, today
 
 
 def check(campaign_id: str, amount: Any = 10_000, currency: str = "BDT") -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.support.events import load_event
 from tests.unit.notifications.conftest import (  # noqa: F401 - the fixture is used by name
@@ -13,8 +14,8 @@ from tests.unit.notifications.conftest import (  # noqa: F401 - the fixture is u
 )
 
 
-def _answer(name: str) -> tuple[int, dict[str, object]]:
-    response = invoke(load_event(f"notifications/{name}"))
+def _answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = invoke(request)
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -35,9 +36,9 @@ def test_a_completed_anonymous_pledge_sends_a_french_receipt_and_notifies_the_kn
     ]
     assert {item["status"]["S"] for item in deliveries(notifications_table)} == {"sent"}
     # And the owner reads their log through the API sample
-    status, body = _answer("api_list_mine")
+    status, body = _answer(load_event("notifications/api_list_mine"))
     assert status == 200
-    assert [entry["template"] for entry in body["data"]] == ["new_donation", "welcome"]  # type: ignore[union-attr,index]
+    assert [entry["template"] for entry in body["data"]] == ["new_donation", "welcome"]
 
 
 def test_a_malformed_event_is_reported_as_a_batch_item_failure(notifications_table: str) -> None:  # noqa: F811
@@ -50,19 +51,19 @@ def test_a_malformed_event_is_reported_as_a_batch_item_failure(notifications_tab
 def test_the_preferences_samples_save_switches_and_refuse_turning_transactional_off(
     notifications_table: str,  # noqa: F811
 ) -> None:
-    status, body = _answer("api_preferences_put")
+    status, body = _answer(load_event("notifications/api_preferences_put"))
     assert status == 200
     assert body["data"] == {
         "channels": {"email": True, "sms": True, "whatsapp": False, "push": False},
         "categories": {"transactional": True, "donations": True, "campaigns": True, "marketing": False},
     }
-    status, body = _answer("api_preferences_put_transactional_off")
-    assert (status, body["error"]["code"]) == (422, "TRANSACTIONAL_REQUIRED")  # type: ignore[index]
+    status, body = _answer(load_event("notifications/api_preferences_put_transactional_off"))
+    assert (status, body["error"]["code"]) == (422, "TRANSACTIONAL_REQUIRED")
 
 
 def test_a_forged_unsubscribe_token_is_refused(notifications_table: str) -> None:  # noqa: F811
-    status, body = _answer("api_unsubscribe_forged")
-    assert (status, body["error"]["code"]) == (400, "INVALID_UNSUBSCRIBE_TOKEN")  # type: ignore[index]
+    status, body = _answer(load_event("notifications/api_unsubscribe_forged"))
+    assert (status, body["error"]["code"]) == (400, "INVALID_UNSUBSCRIBE_TOKEN")
 
 
 def test_the_internal_send_email_task_sends_once(notifications_table: str) -> None:  # noqa: F811

@@ -66,3 +66,56 @@ def test_the_validate_pledge_task_refuses_another_currency_by_class_name(campaig
         "CampaignNotAcceptingDonations",
         "currency_mismatch",
     )
+
+
+def test_the_create_and_search_events_make_a_draft_that_search_does_not_show(campaigns: str) -> None:
+    import json
+
+    from campaigns.handler import handler
+
+    created = handler(load_event("campaigns/api_create_campaign"), FakeLambdaContext())
+    assert created["statusCode"] == 201
+    assert json.loads(created["body"])["data"]["status"] == "draft"
+    searched = handler(load_event("campaigns/api_search_campaigns"), FakeLambdaContext())
+    assert searched["statusCode"] == 200
+    assert json.loads(searched["body"])["data"] == []  # drafts are never listed
+
+
+def test_the_pledge_completed_event_counts_once(campaigns: str) -> None:
+    from campaigns import repository
+    from campaigns.handler import handler
+
+    event = load_event("campaigns/sqs_pledge_completed")
+    _active_campaign("c-3f6b2a10")
+    assert handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert repository.find_totals("c-3f6b2a10").raised == 150_000
+
+
+def test_the_schedule_events_run_their_jobs(campaigns: str) -> None:
+    from campaigns import inbox
+    from campaigns.handler import handler
+    from harambee.events import DomainEvent
+
+    birthday = datetime.now(UTC).date() + timedelta(days=30)
+    born = (
+        birthday.replace(year=1990)
+        if (birthday.month, birthday.day) != (2, 29)
+        else birthday.replace(year=1992)
+    )
+    inbox.birthdate_changed(
+        DomainEvent(
+            event_type="profile.birthdate_changed",
+            source="harambee.profiles",
+            data={"userId": "u-awa", "dateOfBirth": born.isoformat()},
+        )
+    )
+    assert handler(load_event("campaigns/schedule_birthday_pots"), FakeLambdaContext()) == {
+        "created": 1,
+        "existing": 0,
+    }
+    _active_campaign("c-ended")
+    assert handler(load_event("campaigns/schedule_expire_campaigns"), FakeLambdaContext()) == {
+        "expired": 0,
+        "closingSoon": 0,
+    }

@@ -44,6 +44,8 @@ def _amount(event: DomainEvent, field: str) -> tuple[int, str]:
     ):
         # Retrying cannot fix a malformed event: it goes to the DLQ after its receives.
         raise InvalidEvent(f"{event.event_type} needs an integer {field} and a currency")
+    if amount <= 0:
+        raise InvalidEvent(f"{event.event_type} needs a positive {field}", details={field: amount})
     return amount, currency.upper()
 
 

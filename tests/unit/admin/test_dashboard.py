@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from admin import service
 from harambee import aws
 from harambee.events import DomainEvent
@@ -139,10 +141,17 @@ def test_a_status_change_arriving_before_the_creation_wins(admin: dict[str, str]
     assert (figures.active, figures.pending_approvals) == (1, 0)
 
 
-def test_a_malformed_money_event_is_reported_and_nothing_is_counted(admin: dict[str, str]) -> None:
-    bad = event("pledge.completed", {"pledgeId": "pl-x", "amount": 10.5, "currency": "BDT"}, at=NOW)
-    assert deliver(bad) == {"batchItemFailures": [{"itemIdentifier": bad.event_id}]}
-    assert service.dashboard(NOW).totals.donations == 0
+@pytest.mark.parametrize(
+    "money", [{"amount": 10.5, "currency": "BDT"}, {"amount": -100, "currency": "BDT"}, {"amount": 100}]
+)
+def test_a_malformed_money_event_is_reported_and_nothing_is_counted(
+    admin: dict[str, str], money: dict[str, object]
+) -> None:
+    bad = event("pledge.completed", {"pledgeId": "pl-x", **money}, at=NOW)
+    good = completed(100)
+    # Only the bad message is reported back to SQS; the rest of the batch is applied
+    assert deliver(bad, good) == {"batchItemFailures": [{"itemIdentifier": bad.event_id}]}
+    assert service.dashboard(NOW).totals.donations == 1
 
 
 def test_dead_letter_depths_are_read_from_every_queue(admin: dict[str, str]) -> None:

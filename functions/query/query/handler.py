@@ -1,7 +1,10 @@
-"""Lambda entry of the query context: parse the trigger, call the domain, return."""
+"""Lambda entry of the query context: its read routes, its inbox, and the operator's tasks."""
 
-from harambee.http import create_app
 from harambee.runtime import LambdaEntry
+from query.api import app
 
-app = create_app("query")
-handler = LambdaEntry(app)
+handler = LambdaEntry(
+    app,
+    consumer="query.inbox:consumer",
+    tasks={"query.rebuild": "query.rebuild:run", "query.check-totals": "query.check:run"},
+)

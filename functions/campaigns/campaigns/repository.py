@@ -296,17 +296,25 @@ def _index_page(
     return [campaign_of(row) for row in rows], cursor
 
 
+_OWNER_FILTERS: dict[str, tuple[str | None, dict[str, Any] | None]] = {
+    "all": (None, None),
+    "undeleted": ("deleted = :no", {":no": {"BOOL": False}}),
+    "listed": ("listed = :yes", {":yes": {"BOOL": True}}),
+}
+
+
 def campaigns_of_owner(
-    owner_id: str, page: PageRequest, *, everything: bool, pots_only: bool = False
+    owner_id: str, page: PageRequest, *, shown: str, pots_only: bool = False
 ) -> tuple[list[Campaign], str | None]:
-    """An owner's campaigns and pots, newest first; `everything` False keeps only listable ones."""
+    """An owner's campaigns and pots, newest first: `all`, `undeleted` or only `listed` ones."""
+    expression, values = _OWNER_FILTERS[shown]
     return _index_page(
         "gsi1",
         f"OWNER#{owner_id}",
         page,
         sort_prefix="POT#" if pots_only else None,
-        filter_expression=None if everything else "listed = :listed",
-        filter_values=None if everything else {":listed": {"BOOL": True}},
+        filter_expression=expression,
+        filter_values=values,
     )
 
 

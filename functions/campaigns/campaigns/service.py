@@ -26,7 +26,7 @@ from campaigns.models import CampaignChanges, NewCampaign, NewPot, PotChanges
 from campaigns.repository import Totals
 from campaigns.settings import campaigns_settings
 from harambee.auth import Caller
-from harambee.errors import Conflict, NotFound, Unprocessable
+from harambee.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from harambee.events import DomainEvent, new_event
 from harambee.money import MAX_MAJOR_DIGITS, InvalidAmount, Money
 from harambee.outbox import PendingWrite, WriteConflict
@@ -133,10 +133,9 @@ def public_list(
 def owner_list(
     owner_id: str, viewer: Caller, page: PageRequest, *, pots_only: bool = False
 ) -> Page[Campaign]:
-    everything = viewer.can_access(owner_id)
-    items, cursor = repository.campaigns_of_owner(owner_id, page, everything=everything, pots_only=pots_only)
-    if not viewer.is_admin:
-        items = [campaign for campaign in items if not campaign.deleted]
+    """Admins see all of an owner's campaigns, the owner all but deleted ones, others the listable ones."""
+    shown = "all" if viewer.is_admin else "undeleted" if viewer.user_id == owner_id else "listed"
+    items, cursor = repository.campaigns_of_owner(owner_id, page, shown=shown, pots_only=pots_only)
     return Page[Campaign](items=items, next=cursor, limit=page.limit)
 
 
@@ -242,9 +241,9 @@ def approve(campaign_id: str, audit: Audit) -> Campaign:
     if campaign is None:
         raise _not_found(campaign_id)
     if campaign.status is not CampaignStatus.DRAFT:
-        check_transition(campaign.status, CampaignStatus.ACTIVE)
-        raise Unprocessable(
-            "Only drafts are approved", details={"status": str(campaign.status)}, code="INVALID_TRANSITION"
+        raise InvalidTransition(
+            f"Only drafts are approved; this campaign is {campaign.status}",
+            details={"from": str(campaign.status), "to": str(CampaignStatus.ACTIVE)},
         )
     return change_status(campaign_id, CampaignStatus.ACTIVE, audit, action="approve_campaign")
 

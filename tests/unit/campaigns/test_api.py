@@ -167,6 +167,8 @@ def test_an_admin_delete_cancels_and_hides_the_campaign(campaigns_table: str) ->
     assert call("GET", path, caller=OWNER).status == 404
     assert call("GET", "/api/campaigns").data == []
     assert call("DELETE", path, caller=ADMIN).status == 200  # already deleted: no second event
+    assert call("GET", "/api/campaigns/user/u-owner", caller=OWNER).data == []
+    assert [c["deleted"] for c in call("GET", "/api/campaigns/user/u-owner", caller=ADMIN).data] == [True]
     [event] = [
         e
         for e in outbox(campaigns_table, "campaign.status_changed")

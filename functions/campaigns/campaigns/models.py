@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -98,6 +98,12 @@ class CampaignChanges(BaseModel):
             _https(url)
         return value
 
+    _nullable: ClassVar[frozenset[str]] = frozenset({"beneficiary_details", "image_url"})
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        return _refuse_nulls(self, self._nullable)
+
     def given(self) -> dict[str, Any]:
         """The fields the client sent, as domain values (URLs as strings)."""
         return _plain(self.model_dump(exclude_unset=True))
@@ -139,6 +145,12 @@ class PotChanges(BaseModel):
     def _image_https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
         return _https(value)
 
+    _nullable: ClassVar[frozenset[str]] = frozenset({"goal_amount", "image_url"})
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        return _refuse_nulls(self, self._nullable)
+
     def given(self) -> dict[str, Any]:
         return _plain(self.model_dump(exclude_unset=True, exclude={"rotate_share_token"}))
 
@@ -148,6 +160,16 @@ class StatusChange(BaseModel):
 
     status: CampaignStatus
     reason: str | None = Field(None, max_length=500)
+
+
+def _refuse_nulls[Changes: BaseModel](changes: Changes, nullable: frozenset[str]) -> Changes:
+    """An explicit null clears only optional fields; for the others it is a 422, not a broken campaign."""
+    nulled = sorted(
+        name for name in changes.model_fields_set if getattr(changes, name) is None and name not in nullable
+    )
+    if nulled:
+        raise ValueError(f"these fields cannot be null: {', '.join(to_camel(name) for name in nulled)}")
+    return changes
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

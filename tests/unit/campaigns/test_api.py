@@ -145,6 +145,18 @@ def test_edits_follow_the_status_rules_and_refuse_unknown_fields(campaigns_table
     assert updates[1]["data"]["audit"]["actorId"] == "u-admin"
 
 
+@pytest.mark.parametrize(
+    "body", [{"title": None}, {"endDate": None}, {"documents": None}, {"goalAmount": None}]
+)
+def test_an_explicit_null_for_a_required_field_is_refused(campaigns_table: str, body: dict[str, Any]) -> None:
+    draft = create()
+    reply = call("PUT", f"/api/campaigns/{draft['campaignId']}", body=body, caller=OWNER)
+    assert reply.status == 422, reply
+    cleared = call("PUT", f"/api/campaigns/{draft['campaignId']}", body={"imageUrl": None}, caller=OWNER)
+    assert cleared.data["imageUrl"] is None
+    assert call("GET", f"/api/campaigns/{draft['campaignId']}", caller=OWNER).data["title"] == draft["title"]
+
+
 def test_status_changes_are_admin_only_and_follow_the_machine(campaigns_table: str) -> None:
     live = approved()
     path = f"/api/campaigns/{live['campaignId']}/status"

@@ -94,6 +94,8 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
 
     campaign_id = event.get("campaignId") or None
     sums = completed_sums(campaign_id)
+    if campaign_id:
+        sums = [row for row in sums if row.campaign_id == campaign_id]
     campaigns = {campaign_id} if campaign_id else _projected_campaigns()
     mismatches = compare(sums, campaigns)
     checked = len({row.campaign_id for row in sums} | campaigns)

@@ -284,3 +284,31 @@ def test_pot_visibility_private_and_public(campaigns_table: str) -> None:
 )
 def test_invalid_pots_are_refused(campaigns_table: str, body: dict[str, Any]) -> None:
     assert call("POST", "/api/pots", body=body, caller=OWNER).status == 422
+
+
+def test_a_filtered_list_stops_at_its_read_budget_and_resumes_from_the_cursor(
+    campaigns_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaigns import repository
+
+    live = approved(title="The only public one")
+    for n in range(3):
+        create(title=f"Draft number {n}")  # newer than the public one, filtered out for others
+    monkeypatch.setattr(repository, "MAX_QUERY_ROUNDS", 1)
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    cursors: list[str] = []
+    while True:
+        query = {"limit": "1", **({"next": cursor} if cursor else {})}
+        reply = call("GET", "/api/campaigns/user/u-owner", caller=OTHER, query=query)
+        assert reply.status == 200, reply
+        seen += [c["campaignId"] for c in reply.data]
+        cursor, pages = reply.body["pagination"]["next"], pages + 1
+        if not cursor:
+            break
+        cursors.append(cursor)
+    assert seen == [live["campaignId"]]
+    assert pages > 1  # the first page ran out of budget on drafts and handed back a cursor
+    # A cursor of one list is refused by another
+    assert call("GET", "/api/campaigns", query={"next": cursors[0]}).status == 400

@@ -13,11 +13,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from campaigns import repository
+from campaigns import repository, service
 from campaigns.domain.campaign import Campaign
 from campaigns.repository import Person, Totals
 from harambee.consumer import EventConsumer, apply_once
-from harambee.events import DomainEvent, InvalidEvent, new_event
+from harambee.events import DomainEvent, InvalidEvent
 from harambee.observability import logger
 from harambee.outbox import TransactionContended, TransactItem, WriteConflict, outbox_put
 
@@ -76,30 +76,13 @@ def pledge_completed(event: DomainEvent) -> None:
         goal = campaign.goal_amount
         if goal is not None and totals.goal_reached_at is None and after.raised >= goal:
             after = replace(after, goal_reached_at=datetime.now(UTC).isoformat(timespec="milliseconds"))
-            items.append(outbox_put(_goal_reached(campaign, after)))
+            items.append(outbox_put(service.goal_reached_event(campaign, after)))
         items.append(repository.put_totals(campaign.campaign_id, totals, after))
         if new_donor:
             items.append(repository.put_new_donor(campaign.campaign_id, donor))
         return items
 
     _apply_with_retries(event, attempt)
-
-
-def _goal_reached(campaign: Campaign, totals: Totals) -> DomainEvent:
-    return new_event(
-        "campaign.goal_reached",
-        {
-            "campaignId": campaign.campaign_id,
-            "ownerId": campaign.owner_id,
-            "title": campaign.title,
-            "type": str(campaign.type),
-            "goalAmount": campaign.goal_amount,
-            "raisedAmount": totals.raised,
-            "currency": campaign.currency,
-            "donorCount": totals.donors,
-            "reachedAt": totals.goal_reached_at,
-        },
-    )
 
 
 def pledge_refunded(event: DomainEvent) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from harambee.auth import Caller
 from harambee.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from harambee.events import DomainEvent, new_event
 from harambee.money import MAX_MAJOR_DIGITS, InvalidAmount, Money
-from harambee.outbox import PendingWrite, WriteConflict
+from harambee.outbox import PendingWrite, TransactItem, WriteConflict
 from harambee.pagination import Page, PageRequest
 
 
@@ -147,10 +148,12 @@ def admin_list(status: CampaignStatus, page: PageRequest) -> Page[Campaign]:
 # ------------------------------------------------------------------ changes
 
 
-def _save(before: Campaign, after: Campaign, *events_of_saved: Any) -> Campaign:
-    """Save with the events built from the saved campaign; a concurrent save is a 409."""
+def _save(
+    before: Campaign, after: Campaign, *events_of_saved: Any, also: Sequence[TransactItem] = ()
+) -> Campaign:
+    """Save (with `also`) and the events built from the saved campaign; a concurrent save is a 409."""
     saved, items = repository.put_campaign(before, after)
-    write = PendingWrite(items=list(items))
+    write = PendingWrite(items=[*items, *also])
     for build in events_of_saved:
         write.emit(build(saved))
     try:
@@ -217,7 +220,38 @@ def _changed(before: Campaign, after: Campaign, audit: Audit, action: str) -> Ca
         record = audit.record(action, saved.campaign_id, old, new)
         return new_event("campaign.updated", {**saved.snapshot(), "changes": fields, "audit": record})
 
-    return _save(before, after, updated)
+    if "goalAmount" not in fields:
+        return _save(before, after, updated)
+    # A goal lowered to what is already raised is reached now, not at the next pledge.
+    totals = repository.find_totals(after.campaign_id)
+    goal = after.goal_amount
+    if (
+        after.status is not CampaignStatus.ACTIVE
+        or goal is None
+        or totals.goal_reached_at
+        or totals.raised < goal
+    ):
+        return _save(before, after, updated)
+    reached = replace(totals, goal_reached_at=_now().isoformat(timespec="milliseconds"))
+    also = [repository.put_totals(after.campaign_id, totals, reached)]
+    return _save(before, after, updated, lambda saved: goal_reached_event(saved, reached), also=also)
+
+
+def goal_reached_event(campaign: Campaign, totals: Totals) -> DomainEvent:
+    return new_event(
+        "campaign.goal_reached",
+        {
+            "campaignId": campaign.campaign_id,
+            "ownerId": campaign.owner_id,
+            "title": campaign.title,
+            "type": str(campaign.type),
+            "goalAmount": campaign.goal_amount,
+            "raisedAmount": totals.raised,
+            "currency": campaign.currency,
+            "donorCount": totals.donors,
+            "reachedAt": totals.goal_reached_at,
+        },
+    )
 
 
 def change_status(

@@ -164,3 +164,18 @@ def test_a_deleted_account_is_forgotten_and_not_resurrected(campaigns_table: str
 def test_a_birthday_event_without_a_user_or_with_a_bad_date_fails(campaigns_table: str) -> None:
     broken = [profile("u-x", "not-a-date"), event("profile.birthdate_changed", {"dateOfBirth": "1990-01-01"})]
     assert len(deliver(*broken)["batchItemFailures"]) == 2
+
+
+def test_an_admin_lowering_the_goal_below_what_was_raised_reaches_it_at_once(campaigns_table: str) -> None:
+    from tests.unit.campaigns.conftest import ADMIN
+
+    campaign = stored(goal_amount=100_000)
+    deliver(completed(campaign.campaign_id, 60_000))
+    path = f"/api/campaigns/{campaign.campaign_id}"
+    assert call("PUT", path, body={"goalAmount": 70_000}, caller=ADMIN).status == 200
+    assert outbox(campaigns_table, "campaign.goal_reached") == []
+    assert call("PUT", path, body={"goalAmount": 50_000}, caller=ADMIN).status == 200
+    deliver(completed(campaign.campaign_id, 1_000))  # and a later pledge does not reach it again
+    [reached] = outbox(campaigns_table, "campaign.goal_reached")
+    assert (reached["data"]["goalAmount"], reached["data"]["raisedAmount"]) == (50_000, 60_000)
+    assert call("GET", path).data["goalReached"] is True

@@ -51,7 +51,9 @@ def view(campaign: Campaign, viewer: Caller | None = None, totals: Totals | None
 
 
 def _listed(request: Request, page: Page[Campaign], viewer: Caller | None = None) -> JSONResponse:
-    return ok(request, [view(campaign, viewer) for campaign in page.items], pagination=page.pagination())
+    totals = service.totals_of(page.items)
+    shown = [view(campaign, viewer, totals.get(campaign.campaign_id, Totals())) for campaign in page.items]
+    return ok(request, shown, pagination=page.pagination())
 
 
 # ------------------------------------------------------------------ campaigns

@@ -20,6 +20,7 @@ it, only for publicly listable campaigns; a search queries one word's partition 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from datetime import date
@@ -28,7 +29,7 @@ from typing import Any
 from campaigns.domain.campaign import Campaign, CampaignStatus, CampaignType
 from campaigns.domain.search import campaign_words
 from harambee import aws
-from harambee.outbox import TransactItem
+from harambee.outbox import TransactionContended, TransactItem
 from harambee.pagination import InvalidCursor, PageRequest, encode_cursor
 from harambee.settings import platform_settings
 
@@ -37,6 +38,7 @@ CAMPAIGN_SK = "CAMPAIGN"
 TOTALS_SK = "TOTALS"
 # A filtered list reads at most this many DynamoDB pages for one page of results.
 MAX_QUERY_ROUNDS = 10
+BATCH_ATTEMPTS = 5
 
 
 def _table() -> str:
@@ -178,20 +180,38 @@ def index_changes(before: Campaign | None, after: Campaign | None) -> list[Trans
     return changes
 
 
-def _batch_get_campaigns(ids: Sequence[str]) -> list[Campaign]:
-    """Campaign documents in the order of `ids` (at most 100: one BatchGetItem, unprocessed retried)."""
-    if not ids:
+def _batch_get(keys: Sequence[Item], *, consistent: bool) -> list[Item]:
+    """Items for at most 100 keys (one BatchGetItem); unprocessed keys are retried with backoff."""
+    if not keys:
         return []
-    keys = [{"pk": _s(campaign_pk(campaign_id)), "sk": _s(CAMPAIGN_SK)} for campaign_id in ids]
-    found: dict[str, Campaign] = {}
-    request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": True}}
-    while request:
+    request: dict[str, Any] = {_table(): {"Keys": list(keys), "ConsistentRead": consistent}}
+    items: list[Item] = []
+    for attempt in range(BATCH_ATTEMPTS):
         response = aws.dynamodb().batch_get_item(RequestItems=request)
-        for item in response.get("Responses", {}).get(_table(), []):
-            campaign = campaign_of(item)
-            found[campaign.campaign_id] = campaign
+        items.extend(response.get("Responses", {}).get(_table(), []))
         request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return items
+        time.sleep(0.05 * 2**attempt)
+    raise TransactionContended("DynamoDB kept keys unprocessed; try again")
+
+
+def _batch_get_campaigns(ids: Sequence[str]) -> list[Campaign]:
+    """Campaign documents in the order of `ids` (those that still exist)."""
+    keys = [{"pk": _s(campaign_pk(campaign_id)), "sk": _s(CAMPAIGN_SK)} for campaign_id in ids]
+    found = {
+        campaign.campaign_id: campaign for campaign in map(campaign_of, _batch_get(keys, consistent=True))
+    }
     return [found[campaign_id] for campaign_id in ids if campaign_id in found]
+
+
+def totals_of(ids: Sequence[str]) -> dict[str, Totals]:
+    """The totals of up to 100 campaigns (eventually consistent: list cards, not decisions)."""
+    keys = [{"pk": _s(campaign_pk(campaign_id)), "sk": _s(TOTALS_SK)} for campaign_id in ids]
+    return {
+        item["pk"]["S"].removeprefix("CAMPAIGN#"): Totals.of(item)
+        for item in _batch_get(keys, consistent=False)
+    }
 
 
 def _filtered_page(

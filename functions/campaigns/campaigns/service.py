@@ -140,6 +140,10 @@ def owner_list(
     return Page[Campaign](items=items, next=cursor, limit=page.limit)
 
 
+def totals_of(campaigns: Sequence[Campaign]) -> dict[str, Totals]:
+    return repository.totals_of([campaign.campaign_id for campaign in campaigns])
+
+
 def admin_list(status: CampaignStatus, page: PageRequest) -> Page[Campaign]:
     items, cursor = repository.campaigns_by_status(status, page)
     return Page[Campaign](items=items, next=cursor, limit=page.limit)

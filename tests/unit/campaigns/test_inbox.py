@@ -54,6 +54,8 @@ def test_completed_pledges_add_up_and_a_redelivery_adds_nothing(campaigns_table:
     totals = repository.find_totals(campaign.campaign_id)
     assert (totals.raised, totals.donations, totals.donors) == (175_000, 3, 2)
     assert outbox(campaigns_table, "campaign.goal_reached") == []
+    [card] = call("GET", "/api/campaigns").data  # list cards carry the totals too
+    assert (card["raisedAmount"], card["donorCount"], card["goalReached"]) == (175_000, 2, False)
 
 
 def test_the_goal_is_reached_once_even_with_redeliveries_and_later_refunds(campaigns_table: str) -> None:

@@ -167,6 +167,7 @@ def provision(
         ("AWS::SQS::Queue", _create_queue),
         ("AWS::SNS::Topic", _create_topic),
         ("AWS::KMS::Key", _create_key),
+        ("AWS::SES::EmailIdentity", _create_email_identity),
         ("AWS::S3::Bucket", _create_bucket),
         ("AWS::Events::EventBus", _create_bus),
         ("AWS::Events::Rule", _create_rule),
@@ -283,6 +284,11 @@ def _create_key(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
         "KeyMetadata"
     ]["KeyId"]
     kms.create_alias(AliasName=ctx.stack.resolver.refs[logical_id], TargetKeyId=key_id)
+
+
+def _create_email_identity(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:
+    # moto refuses to send from an address that is not an identity, as SES does before verification.
+    ctx.client("sesv2").create_email_identity(EmailIdentity=str(ctx.resolve(props["EmailIdentity"])))
 
 
 def _create_bucket(ctx: _Context, logical_id: str, props: dict[str, Any]) -> None:

@@ -183,6 +183,14 @@ class LocalStack:
             Type="SecureString",
             Overwrite=True,
         )
+        # The WhatsApp token only matters against a fake Graph API, which is told the same value.
+        for name in ("notifications/unsubscribe-key", "notifications/whatsapp-token"):
+            self.client("ssm").put_parameter(
+                Name=f"{prefix.rstrip('/')}/{name}",
+                Value=secrets.token_urlsafe(32),
+                Type="SecureString",
+                Overwrite=True,
+            )
 
     # ------------------------------------------------------------------ public API
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import LocalStack
+from tests.support.fake_whatsapp import FakeWhatsApp, running_whatsapp
 
 # Long enough for a healthy round trip on a slow CI machine, short enough to keep the suite quick.
 CANARY_TIMEOUT_SECONDS = "25"
@@ -31,7 +32,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def whatsapp() -> Iterator[FakeWhatsApp]:
+    """The WhatsApp Cloud API the stack's notifications function talks to (started before the stack)."""
+    with running_whatsapp() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, whatsapp: FakeWhatsApp) -> Iterator[LocalStack]:
     key_path = tmp_path_factory.mktemp("devstack") / "dev-signing-key.json"
     # Links and the sandbox's webhooks go to PUBLIC_BASE_URL, so the gateway's port is fixed up front.
     port = _free_port()
@@ -42,6 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         parameter_overrides={
             "CanaryTimeoutSeconds": CANARY_TIMEOUT_SECONDS,
             "PublicBaseUrl": f"http://127.0.0.1:{port}",
+            "WhatsAppApiUrl": whatsapp.base_url,
+            "WhatsAppPhoneNumberId": whatsapp.phone_number_id,
         },
         queue_visibility_timeout=VISIBILITY_TIMEOUT_SECONDS,
         key_path=key_path,

@@ -79,7 +79,7 @@ def remember_channels(event: DomainEvent) -> None:
             if name in ("email", "sms", "whatsapp", "push")
         }
         if switches:
-            repository.save_preferences(_user_id(event), switches, _at(event))
+            repository.save_preferences(_user_id(event), switches, _at(event), only_if_newer=True)
 
 
 def forget(event: DomainEvent) -> None:

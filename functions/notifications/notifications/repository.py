@@ -141,21 +141,40 @@ def _preferences_of(item: Item) -> Preferences:
     return Preferences(channels=ChannelSettings(**channels), categories=CategorySettings(**categories))
 
 
-def save_preferences(user_id: str, switches: dict[str, bool], at: datetime) -> None:
-    """Set some switches (`ch_<channel>` / `cat_<category>`) atomically, leaving the others as they are."""
+def save_preferences(
+    user_id: str, switches: dict[str, bool], at: datetime, *, only_if_newer: bool = False
+) -> bool:
+    """Set some switches (`ch_<channel>` / `cat_<category>`) atomically, leaving the others as they are.
+
+    Channels have two writers: this context's PUT and profiles' preferences event. Both stamp
+    `channelsAt`; an event (`only_if_newer`) older than the last change is ignored (False).
+    """
+    from botocore.exceptions import ClientError
+
     names = {f"#s{index}": name for index, name in enumerate(sorted(switches))}
     values: dict[str, Any] = {
         f":s{index}": {"BOOL": switches[name]} for index, name in enumerate(sorted(switches))
     }
     values[":at"] = _s(at.isoformat())
     sets = [f"#s{index} = :s{index}" for index in range(len(switches))] + ["updatedAt = :at"]
-    aws.dynamodb().update_item(
-        TableName=_table(),
-        Key={"pk": _s(recipient_pk(user_id)), "sk": _s("PREFERENCES")},
-        UpdateExpression="SET " + ", ".join(sets),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
+    if any(name.startswith("ch_") for name in switches):
+        sets.append("channelsAt = :at")
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": {"pk": _s(recipient_pk(user_id)), "sk": _s("PREFERENCES")},
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    if only_if_newer:
+        request["ConditionExpression"] = "attribute_not_exists(channelsAt) OR channelsAt <= :at"
+    try:
+        aws.dynamodb().update_item(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def preference_switches(preferences: Preferences) -> dict[str, bool]:

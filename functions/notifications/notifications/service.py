@@ -43,7 +43,9 @@ def _addresses(contact: Contact | None, ref: RecipientRef) -> dict[Channel, str]
         found[Channel.EMAIL] = email
     if contact and contact.phone:
         found[Channel.SMS] = contact.phone
-        found[Channel.WHATSAPP] = contact.phone
+        # A stage without a WhatsApp Business number simply has no WhatsApp channel.
+        if notifications_settings().whatsapp_phone_number_id:
+            found[Channel.WHATSAPP] = contact.phone
     if contact and contact.push_endpoint:
         found[Channel.PUSH] = contact.push_endpoint
     return found

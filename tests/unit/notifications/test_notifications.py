@@ -424,3 +424,20 @@ def test_a_whatsapp_outage_retries_the_event_and_a_later_attempt_sends_it(
     assert ("pledge_created", "whatsapp", "sent") in log
     assert ("pledge_created", "email", "sent") in log
     assert len([e for e in sent_emails() if "promesse" in e.subject]) == 1
+
+
+def test_a_late_profile_preferences_event_does_not_undo_a_newer_channel_choice(notifications_table: str) -> None:
+    # Given the user turned SMS on here after an older profile change was made
+    older = event(
+        "profile.preferences_changed",
+        {"userId": "u-donor", "preferences": {"notifications": {"email": True, "sms": False}}},
+        source="harambee.profiles",
+    )
+    assert call("PUT", "/api/notifications/preferences", caller=DONOR, body={"channels": {"sms": True}})[0] == 200
+    # When the older profile event arrives late
+    assert deliver(older) == {"batchItemFailures": []}
+    # Then SMS stays on; a newer profile event does apply
+    assert call("GET", "/api/notifications/preferences", caller=DONOR)[1]["data"]["channels"]["sms"] is True
+    newer = older.model_copy(update={"timestamp": datetime.now(UTC) + timedelta(seconds=5)})
+    assert deliver(newer) == {"batchItemFailures": []}
+    assert call("GET", "/api/notifications/preferences", caller=DONOR)[1]["data"]["channels"]["sms"] is False

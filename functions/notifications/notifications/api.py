@@ -14,7 +14,7 @@ from harambee.pagination import Page, Pagination
 from notifications import repository, service
 from notifications.domain.delivery import Delivery
 from notifications.domain.preferences import Preferences
-from notifications.models import PreferencesBody
+from notifications.models import DeviceBody, PreferencesBody
 
 app = create_app("notifications")
 
@@ -98,3 +98,13 @@ def unsubscribe_link(request: Request, token: Token) -> JSONResponse:
 )
 def unsubscribe_one_click(request: Request, token: Token) -> JSONResponse:
     return _unsubscribe(request, token)
+
+
+@app.put(
+    "/api/notifications/devices",
+    tags=["notifications"],
+    summary="Register this device for push notifications",
+)
+def register_device(request: Request, body: DeviceBody, caller: CurrentCaller) -> JSONResponse:
+    service.register_device(caller.user_id, body.platform, body.token)
+    return ok(request, {"platform": body.platform, "registered": True})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -35,3 +37,12 @@ class SendEmailTask(BaseModel):
     text: str = Field(min_length=1, max_length=100_000)
     html: str | None = Field(None, max_length=500_000)
     user_id: str | None = None
+
+
+class DeviceBody(BaseModel):
+    """PUT /api/notifications/devices: the push token the app got from FCM or APNs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Literal["android", "ios"]
+    token: str = Field(min_length=8, max_length=4096)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from harambee import aws
+from harambee.errors import Unprocessable
 from harambee.events import DomainEvent, new_event
 from harambee.observability import logger
 from notifications import repository
@@ -190,3 +192,33 @@ def _failed(
     )
     repository.release_after_failure(key.delivery_id, message, now)
     outcome.retrying.append(f"{key.channel}/{key.template}")
+
+
+class PushUnavailable(Unprocessable):
+    code = "PUSH_UNAVAILABLE"
+
+
+def register_device(user_id: str, platform: str, token: str, *, now: datetime | None = None) -> None:
+    """Make (or find: SNS returns the same endpoint for the same token) the device's push endpoint."""
+    from botocore.exceptions import ClientError
+
+    settings = notifications_settings()
+    application = {
+        "android": settings.push_android_application_arn,
+        "ios": settings.push_ios_application_arn,
+    }.get(platform, "")
+    if not application:
+        raise PushUnavailable(f"Push notifications to {platform} devices are not set up on this stage")
+    try:
+        endpoint = aws.client("sns").create_platform_endpoint(
+            PlatformApplicationArn=application, Token=token, CustomUserData=user_id
+        )["EndpointArn"]
+        # A token that moved between accounts or was disabled by the provider is made current again.
+        aws.client("sns").set_endpoint_attributes(
+            EndpointArn=endpoint, Attributes={"Enabled": "true", "CustomUserData": user_id}
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "InvalidParameter":
+            raise Unprocessable("The push token was refused", code="INVALID_PUSH_TOKEN") from error
+        raise
+    repository.save_push_endpoint(user_id, str(endpoint), now or utcnow())

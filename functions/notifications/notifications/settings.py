@@ -22,6 +22,9 @@ class NotificationsSettings(BaseModel):
     max_receive_count: int = Field(5, ge=1, alias="INBOX_MAX_RECEIVE_COUNT")
     retry_base_seconds: int = Field(30, ge=0, alias="RETRY_BASE_SECONDS")
     unsubscribe_days: int = Field(60, ge=1, alias="UNSUBSCRIBE_TOKEN_DAYS")
+    # SNS platform applications (FCM, APNs), created with their credentials outside the template.
+    push_android_application_arn: str = Field("", alias="PUSH_ANDROID_APPLICATION_ARN")
+    push_ios_application_arn: str = Field("", alias="PUSH_IOS_APPLICATION_ARN")
 
     @property
     def unsubscribe_key_parameter(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -426,14 +427,19 @@ def test_a_whatsapp_outage_retries_the_event_and_a_later_attempt_sends_it(
     assert len([e for e in sent_emails() if "promesse" in e.subject]) == 1
 
 
-def test_a_late_profile_preferences_event_does_not_undo_a_newer_channel_choice(notifications_table: str) -> None:
+def test_a_late_profile_preferences_event_does_not_undo_a_newer_channel_choice(
+    notifications_table: str,
+) -> None:
     # Given the user turned SMS on here after an older profile change was made
     older = event(
         "profile.preferences_changed",
         {"userId": "u-donor", "preferences": {"notifications": {"email": True, "sms": False}}},
         source="harambee.profiles",
     )
-    assert call("PUT", "/api/notifications/preferences", caller=DONOR, body={"channels": {"sms": True}})[0] == 200
+    assert (
+        call("PUT", "/api/notifications/preferences", caller=DONOR, body={"channels": {"sms": True}})[0]
+        == 200
+    )
     # When the older profile event arrives late
     assert deliver(older) == {"batchItemFailures": []}
     # Then SMS stays on; a newer profile event does apply
@@ -441,3 +447,39 @@ def test_a_late_profile_preferences_event_does_not_undo_a_newer_channel_choice(n
     newer = older.model_copy(update={"timestamp": datetime.now(UTC) + timedelta(seconds=5)})
     assert deliver(newer) == {"batchItemFailures": []}
     assert call("GET", "/api/notifications/preferences", caller=DONOR)[1]["data"]["channels"]["sms"] is False
+
+
+def test_a_registered_device_gets_the_owner_notice_by_push(
+    notifications_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    from harambee import aws
+    from notifications import settings
+
+    # Without a platform application the stage has no push: a clear 422
+    body = {"platform": "android", "token": "fcm-token-0123456789"}
+    status, answer = call("PUT", "/api/notifications/devices", caller=OWNER, body=body)
+    assert (status, answer["error"]["code"]) == (422, "PUSH_UNAVAILABLE")
+    # Given an FCM application, an owner who registered a device and turned push on
+    application = aws.client("sns").create_platform_application(
+        Name="harambee-fcm", Platform="GCM", Attributes={"PlatformCredential": "fcm-server-key"}
+    )["PlatformApplicationArn"]
+    monkeypatch.setenv("PUSH_ANDROID_APPLICATION_ARN", application)
+    settings.notifications_settings.cache_clear()
+    register("u-owner", "owner@example.org", "Omar")
+    assert call("PUT", "/api/notifications/devices", caller=OWNER, body=body)[0] == 200
+    assert (
+        call("PUT", "/api/notifications/preferences", caller=OWNER, body={"channels": {"push": True}})[0]
+        == 200
+    )
+    # When a donation completes
+    assert deliver(event("pledge.completed", COMPLETED)) == {"batchItemFailures": []}
+    # Then the device's endpoint received the notice
+    backend = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    [endpoint] = backend.platform_endpoints.values()
+    [pushed] = [json.loads(message) for message in endpoint.messages.values()]
+    assert pushed["default"] == "Awa Diop gave BDT1,500.00."
+    assert json.loads(pushed["GCM"])["notification"]["title"] == "New donation"
+    assert ("new_donation", "push", "sent") in statuses(notifications_table)

@@ -7,6 +7,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
+# GET totals cost at these counts of completed donations (benchmarks/totals.py; 100,000 takes ~40 min).
+TOTALS_DONATIONS ?= 1000,100000
 
 .PHONY: help sync dev test lint typecheck cfn-lint pytest bench format openapi layer-requirements
 
@@ -38,8 +40,9 @@ cfn-lint: ## Lint template.yaml
 pytest: ## The test suite (unit, contract, end-to-end through the local stack)
 	$(RUN) scripts/run-pytest $(PYTEST_ARGS)
 
-bench: sync ## Benchmarks: cold start per function against the FastAPI+Mangum floor
+bench: sync ## Benchmarks: cold start per function against the FastAPI+Mangum floor; GET totals cost at 1k and 100k donations
 	$(RUN) python benchmarks/cold_start.py
+	$(RUN) python benchmarks/totals.py --donations $(TOTALS_DONATIONS)
 
 openapi: sync ## Regenerate docs/openapi.json from the FastAPI apps and template.yaml
 	$(RUN) python -m devstack.openapi --write

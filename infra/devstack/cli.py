@@ -163,6 +163,32 @@ def create_admin(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _query_task(task: dict[str, Any], deployed: str | None) -> tuple[Any, bool]:
+    """Run a query task on a deployed QueryFunction (name or ARN), else on the running local stack."""
+    if deployed:
+        return _invoke_deployed(deployed, task)
+    return _invoke_locally("QueryFunction", task, None, {})
+
+
+def rebuild_read_models(args: argparse.Namespace) -> int:
+    """Recompute every query read model from its journal (docs/query.md#rebuild)."""
+    payload, failed = _query_task({"task": "query.rebuild"}, args.deployed)
+    print(json.dumps(payload, indent=2))
+    return 1 if failed else 0
+
+
+def check_totals(args: argparse.Namespace) -> int:
+    """Compare campaign totals with the completed pledges; exit 2 when any campaign disagrees."""
+    task: dict[str, Any] = {"task": "query.check-totals"}
+    if args.campaign_id:
+        task["campaignId"] = args.campaign_id
+    payload, failed = _query_task(task, args.deployed)
+    print(json.dumps(payload, indent=2))
+    if failed:
+        return 1
+    return 2 if isinstance(payload, dict) and payload.get("mismatched") else 0
+
+
 def _invoke_deployed(function: str, event: dict[str, Any]) -> tuple[Any, bool]:
     """Invoke a deployed function with the caller's AWS credentials (IAM decides who may)."""
     import boto3
@@ -237,6 +263,19 @@ def parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("--promote-only", action="store_true", help="never create; only promote an account")
     admin.set_defaults(run=create_admin)
+
+    rebuild = commands.add_parser(
+        "rebuild-read-models", help="recompute the query read models from their journal (query.rebuild)"
+    )
+    rebuild.add_argument("--deployed", metavar="FUNCTION", help="deployed QueryFunction name or ARN")
+    rebuild.set_defaults(run=rebuild_read_models)
+
+    check = commands.add_parser(
+        "check-totals", help="compare campaign totals with the completed pledges (exit 2 on a mismatch)"
+    )
+    check.add_argument("--campaign-id", help="check one campaign (default: all)")
+    check.add_argument("--deployed", metavar="FUNCTION", help="deployed QueryFunction name or ARN")
+    check.set_defaults(run=check_totals)
 
     listing = commands.add_parser("routes", help="list the API routes of template.yaml")
     listing.set_defaults(run=routes)

@@ -71,23 +71,25 @@ class Measurement:
 # ------------------------------------------------------------------ environment
 
 
+# Lambda-like environment of QueryFunction, with fake credentials for moto.
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_SERVICE_NAME": "query",
+    "POWERTOOLS_METRICS_NAMESPACE": "Harambee",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "TABLE_NAME": "bench-QueryTable",
+    "STAGE": "local",
+}
+
+
 def _environment() -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            "POWERTOOLS_SERVICE_NAME": "query",
-            "POWERTOOLS_METRICS_NAMESPACE": "Harambee",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "TABLE_NAME": "bench-QueryTable",
-            "STAGE": "local",
-        }
-    )
+    os.environ.update(ENVIRONMENT)
 
 
 @contextmanager

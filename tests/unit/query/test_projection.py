@@ -83,6 +83,8 @@ def test_a_refund_larger_than_the_amount_is_clamped_to_it() -> None:
         {"amount": 0},
         {"campaignId": None},
         {"currency": "TAKA"},
+        {"currency": "XYZ"},
+        {"refundedAmount": -5},
         {"completedAt": "yesterday"},
         {"donorId": None, "donorEmail": None},
     ],

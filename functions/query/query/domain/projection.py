@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic.alias_generators import to_camel
 
 from harambee.events import InvalidEvent
+from harambee.money import InvalidAmount, exponent
 
 # Shards per campaign and for the platform. A DynamoDB item takes about 1,000 writes a second; ten
 # shards let one campaign take ten times that, and a totals read still touches at most 11 small
@@ -82,6 +83,8 @@ class Donation(BaseModel):
             is_anonymous = bool(data.get("isAnonymous", False))
             refunded = int(data.get("refundedAmount") or 0)
             amount = int(data["amount"])
+            currency = str(data["currency"]).upper()
+            exponent(currency)  # an ISO 4217 code with a minor unit, or the event is refused
             return cls(
                 pledge_id=str(data["pledgeId"]),
                 campaign_id=str(data["campaignId"]),
@@ -92,13 +95,13 @@ class Donation(BaseModel):
                 donor_name=None if is_anonymous else data.get("donorName"),
                 is_anonymous=is_anonymous,
                 amount=amount,
-                currency=str(data["currency"]).upper(),
+                currency=currency,
                 message=data.get("message"),
                 completed_at=data.get("completedAt") or data.get("createdAt"),
                 refunded_amount=min(refunded, amount),
                 fully_refunded=bool(data.get("fullyRefunded")) or refunded >= amount,
             )
-        except (KeyError, TypeError, ValueError, ValidationError) as error:
+        except (KeyError, TypeError, ValueError, ValidationError, InvalidAmount) as error:
             raise InvalidEvent(
                 "The event does not describe a completed pledge", details=str(error)
             ) from error

@@ -172,6 +172,12 @@ def test_a_receipt_renders_in_french_with_escaped_html_and_plain_text() -> None:
             [("pot_closing", "user:u-owner")],
         ),
         ("account.registered", {"userId": "u-1", "email": "a@b.org", "name": "A"}, [("welcome", "user:u-1")]),
+        ("pledge.failed", {**PLEDGE, "reason": "payment_timeout"}, [("pledge_failed", "user:u-donor")]),
+        (
+            "pledge.refunded",
+            {**COMPLETED, "refundAmount": 50_000, "refundedAmount": 50_000, "fullyRefunded": False},
+            [("refund", "user:u-donor")],
+        ),
     ],
 )
 def test_each_event_asks_for_its_messages(event_type: str, data: dict[str, Any], expected: list[Any]) -> None:
@@ -483,3 +489,26 @@ def test_a_registered_device_gets_the_owner_notice_by_push(
     assert pushed["default"] == "Awa Diop gave BDT1,500.00."
     assert json.loads(pushed["GCM"])["notification"]["title"] == "New donation"
     assert ("new_donation", "push", "sent") in statuses(notifications_table)
+
+
+def test_a_partial_refund_sends_a_refund_receipt_even_with_donations_off(notifications_table: str) -> None:
+    register("u-donor", "donor@example.org", "Awa")
+    assert (
+        call(
+            "PUT", "/api/notifications/preferences", caller=DONOR, body={"categories": {"donations": False}}
+        )[0]
+        == 200
+    )
+    refunded = {
+        **COMPLETED,
+        "refundAmount": 50_000,
+        "refundedAmount": 50_000,
+        "fullyRefunded": False,
+        "reason": "requested_by_donor",
+        "refundedAt": "2026-11-23T10:00:00+00:00",
+    }
+    assert deliver(event("pledge.refunded", refunded)) == {"batchItemFailures": []}
+    [email] = [e for e in sent_emails() if "Refund" in e.subject]
+    assert email.subject == "Refund of BDT500.00 for your donation"
+    assert "Refunded so far: BDT500.00." in email.body
+    assert "unsubscribe" not in email.body.lower()  # transactional: no opt-out link

@@ -42,6 +42,8 @@ MESSAGES = {
         MessageKind("pledge_created", Category.DONATIONS),
         MessageKind("receipt", Category.TRANSACTIONAL),
         MessageKind("new_donation", Category.DONATIONS),
+        MessageKind("pledge_failed", Category.TRANSACTIONAL),
+        MessageKind("refund", Category.TRANSACTIONAL),
         MessageKind("goal_reached", Category.CAMPAIGNS),
         MessageKind("final_report", Category.CAMPAIGNS),
         MessageKind("pot_created", Category.CAMPAIGNS),

@@ -132,6 +132,24 @@ def _pledge_completed(data: dict[str, Any]) -> list[Intent]:
     ]
 
 
+def _pledge_failed(data: dict[str, Any]) -> list[Intent]:
+    variables = {**_pledge_variables(data), "reason": data.get("reason")}
+    return [Intent(MESSAGES["pledge_failed"], _donor(data), variables)]
+
+
+def _refund(data: dict[str, Any]) -> list[Intent]:
+    _require(data, "paymentId")
+    variables = {
+        **_pledge_variables(data),
+        "paymentId": data["paymentId"],
+        "refund": _money(data, "refundAmount"),
+        "refunded": _money(data, "refundedAmount"),
+        "fullyRefunded": bool(data.get("fullyRefunded")),
+        "refundedAt": data.get("refundedAt"),
+    }
+    return [Intent(MESSAGES["refund"], _donor(data), variables)]
+
+
 def _owner(data: dict[str, Any]) -> RecipientRef:
     _require(data, "ownerId", "campaignId")
     return RecipientRef(user_id=data["ownerId"])
@@ -189,6 +207,8 @@ INTENTS: dict[str, Callable[[dict[str, Any]], list[Intent]]] = {
     "account.password_reset_requested": _reset_password,
     "pledge.created": _pledge_created,
     "pledge.completed": _pledge_completed,
+    "pledge.failed": _pledge_failed,
+    "pledge.refunded": _refund,
     "campaign.goal_reached": _goal_reached,
     "campaign.expired": _final_report,
     "campaign.created": _pot_created,

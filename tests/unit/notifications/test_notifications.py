@@ -512,3 +512,36 @@ def test_a_partial_refund_sends_a_refund_receipt_even_with_donations_off(notific
     assert email.subject == "Refund of BDT500.00 for your donation"
     assert "Refunded so far: BDT500.00." in email.body
     assert "unsubscribe" not in email.body.lower()  # transactional: no opt-out link
+
+
+def test_a_failed_message_is_kept_out_of_sight_longer_after_each_attempt(
+    notifications_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harambee import aws
+    from notifications import channels, settings
+    from notifications.domain.delivery import backoff_seconds
+
+    # Given the inbox queue holding one pledge.created, and SES failing
+    monkeypatch.setenv("RETRY_BASE_SECONDS", "30")
+    settings.notifications_settings.cache_clear()
+    register("u-donor", "donor@example.org", "Awa")
+
+    def ses_down(*args: Any, **kwargs: Any) -> str:
+        raise channels.SendFailure("email failed: ServiceUnavailable")
+
+    monkeypatch.setattr(channels, "send_email", ses_down)
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(
+        QueueName="harambee-test-NotificationsQueue", Attributes={"VisibilityTimeout": "0"}
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pledged = event("pledge.created", PLEDGE)
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(harness.bus_event(pledged)))
+    # When the function fails it
+    batch = harness.sqs_event(harness.receive(url), queue_arn=arn)
+    from tests.unit.notifications.conftest import invoke
+
+    assert invoke(batch) == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+    # Then the message stays invisible (the queue alone would show it again at once)
+    assert harness.receive(url) == []
+    assert [backoff_seconds(n, 30) for n in (1, 2, 3, 4, 5, 9)] == [30, 60, 120, 240, 480, 900]

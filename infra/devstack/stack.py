@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack import devkey, stepfunctions
+from devstack import atomic_dynamodb, devkey, stepfunctions
 from devstack.apigateway import GatewayResponses, Stage, Throttles
 from devstack.gateway import ApiGateway, AuthorizerConfig, GatewayServer
 from devstack.intrinsics import REGION
@@ -154,6 +154,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
         self.moto.start()
+        atomic_dynamodb.install(self.moto)
         self.moto_port = int(self.moto.get_host_and_port()[1])
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.moto_port)

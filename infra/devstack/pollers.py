@@ -284,6 +284,7 @@ class StreamPoller(Poller):
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._first_seen: dict[str, float] = {}
+        self._last_sequence: dict[str, str] = {}
         self.start_shards()
 
     def start_shards(self) -> None:
@@ -309,6 +310,10 @@ class StreamPoller(Poller):
             if iterator is not None:
                 answer = self.streams.get_records(ShardIterator=iterator, Limit=1000)
                 self._iterators[shard_id] = answer.get("NextShardIterator")
+                if answer.get("Records"):
+                    self._last_sequence[shard_id] = str(answer["Records"][-1]["dynamodb"]["SequenceNumber"])
+                else:
+                    self._reposition(shard_id)
                 arrived = [stream_record(r, self.stream_arn) for r in answer.get("Records") or []]
                 kept = [r for r in arrived if any_filter_matches(self.settings.filters, r)]
                 if kept and not self._pending[shard_id]:
@@ -317,6 +322,24 @@ class StreamPoller(Poller):
                 busy = busy or bool(arrived)
             busy = self._drain(shard_id) or busy
         return busy
+
+    def _reposition(self, shard_id: str) -> None:
+        """Re-open an idle shard after the last record read.
+
+        moto rolls a failed TransactWriteItems back by swapping in a deep copy of each table it
+        touched, stream shard included, so an iterator taken before then reads a shard nobody
+        writes to any more. A fresh iterator always reads the table's current shard.
+        """
+        last = self._last_sequence.get(shard_id)
+        if last is not None:
+            request = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        elif self.settings.starting_position == "TRIM_HORIZON":
+            request = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            return
+        self._iterators[shard_id] = self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, **request
+        )["ShardIterator"]
 
     def _drain(self, shard_id: str) -> bool:
         pending = self._pending[shard_id]

@@ -147,7 +147,7 @@ def test_every_subscription_rule_targets_a_queue_with_a_policy_for_that_rule(tem
         assert props["EventPattern"]["source"] == [{"prefix": "harambee."}]
         (target,) = props["Targets"]
         queue = target["Arn"]["Fn::GetAtt"][0]
-        # A queue may hear several rules (admin's inbox: subscriptions and audited changes), one statement each.
+        # A queue may hear several rules (admin: subscriptions and audited changes), one statement each.
         granted = [
             p for p in policies.values()
             if p["Properties"]["Queues"] == [{"Ref": queue}]

@@ -12,8 +12,10 @@ writes nothing and emits no stream record, without copying any table.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _lock = threading.RLock()
@@ -129,3 +131,32 @@ def _apply(backend: Any, planned: list[Planned]) -> None:
             else:
                 backend.put_item(table_name, before.to_json()["Attributes"])
         raise
+
+
+_BACKEND_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "query", "transact_write_items")
+
+
+@contextmanager
+def serialized_backend() -> Iterator[None]:
+    """The same guarantees for in-process `mock_aws`: tests that race threads on moto's backend."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    originals = {name: getattr(DynamoDBBackend, name) for name in _BACKEND_OPERATIONS}
+    stock = dict(originals)
+
+    def locked(operation: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(operation)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _lock:
+                return operation(*args, **kwargs)
+
+        return call
+
+    originals["transact_write_items"] = _transact_write_items
+    for name, operation in originals.items():
+        setattr(DynamoDBBackend, name, locked(operation))
+    try:
+        yield
+    finally:
+        for name, operation in stock.items():
+            setattr(DynamoDBBackend, name, operation)

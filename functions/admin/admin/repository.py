@@ -1,7 +1,10 @@
 """Admin's storage: counters and notices in AdminTable, the audit log in its own AuditLogTable.
 
 AdminTable access patterns (pk / sk; indexes):
-  counters of a scope        STATS#<DAY#yyyy-mm-dd | MONTH#yyyy-mm | TOTAL> / <metric>#<shard>  (query pk)
+  a day's figures, a shard   STATS#MONTH#<yyyy-mm> / DAY#<yyyy-mm-dd>#<shard>  (one numeric attribute per
+                             metric: RAISED#<currency>, DONATIONS, FAILED_PAYMENTS; ADD)
+  a month's and today's      query pk = STATS#MONTH#<yyyy-mm> (at most 31 days x SHARDS items)
+  all-time figures, a shard  STATS#TOTAL / SHARD#<shard>  (also DONORS, CAMPAIGNS#<status>; query pk)
   a donor already counted    DONOR#<donor key> / DONOR                    (put-if-absent)
   a campaign's last status   CAMPAIGN#<campaignId> / STATUS               (status, asOf: newest event wins)
   a dead-letter queue depth  DEADLETTER#<queue name> / DEPTH              (last seen by the 5-minute watch)
@@ -26,7 +29,7 @@ from typing import Any
 
 from admin.domain.audit import AuditRecord, sort_time
 from admin.domain.notices import Severity, SystemNotification
-from admin.domain.stats import Increment, shard_of
+from admin.domain.stats import DAY_PREFIX, TOTAL, Increment, shard_of
 from admin.settings import admin_settings
 from harambee import aws
 from harambee.errors import NotFound
@@ -37,6 +40,8 @@ from harambee.settings import platform_settings
 Item = dict[str, Any]
 # A filtered list reads at most this many index pages for one response, then hands back a cursor.
 MAX_READS_PER_PAGE = 10
+MONTH_PK_PREFIX = "STATS#MONTH#"
+TOTAL_PK = "STATS#TOTAL"
 
 
 def _table() -> str:
@@ -58,42 +63,84 @@ def _n(value: int) -> dict[str, str]:
 # ------------------------------------------------------------------ counters
 
 
+def _counter_key(scope: str, shard: int) -> dict[str, dict[str, str]]:
+    if scope == TOTAL:
+        return {"pk": _s(TOTAL_PK), "sk": _s(f"SHARD#{shard}")}
+    day = scope.removeprefix(DAY_PREFIX)
+    if day == scope or len(day) != len("yyyy-mm-dd"):
+        raise ValueError(f"Not a counter scope: {scope!r}")
+    return {"pk": _s(f"{MONTH_PK_PREFIX}{day[:7]}"), "sk": _s(f"{DAY_PREFIX}{day}#{shard}")}
+
+
 def counter_updates(increments: Sequence[Increment], event_id: str) -> list[TransactItem]:
-    """ADDs on the event's shard of each counter; one item per (scope, metric), never touched twice."""
+    """One update per scope on the event's shard item, ADDing every metric the event moves."""
     shard = shard_of(event_id)
-    merged: dict[tuple[str, str], int] = {}
+    merged: dict[str, dict[str, int]] = {}
     for increment in increments:
-        key = (increment.scope, increment.metric)
-        merged[key] = merged.get(key, 0) + increment.delta
-    return [
-        {
-            "Update": {
-                "TableName": _table(),
-                "Key": {"pk": _s(f"STATS#{scope}"), "sk": _s(f"{metric}#{shard}")},
-                "UpdateExpression": "ADD #value :delta",
-                "ExpressionAttributeNames": {"#value": "value"},
-                "ExpressionAttributeValues": {":delta": _n(delta)},
+        metrics = merged.setdefault(increment.scope, {})
+        metrics[increment.metric] = metrics.get(increment.metric, 0) + increment.delta
+    updates: list[TransactItem] = []
+    for scope, metrics in merged.items():
+        moved = {metric: delta for metric, delta in sorted(metrics.items()) if delta}
+        if not moved:
+            continue
+        updates.append(
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _counter_key(scope, shard),
+                    "UpdateExpression": "ADD "
+                    + ", ".join(f"#m{index} :d{index}" for index in range(len(moved))),
+                    "ExpressionAttributeNames": {f"#m{index}": name for index, name in enumerate(moved)},
+                    "ExpressionAttributeValues": {
+                        f":d{index}": _n(delta) for index, delta in enumerate(moved.values())
+                    },
+                }
             }
-        }
-        for (scope, metric), delta in merged.items()
-        if delta
+        )
+    return updates
+
+
+def _figures(item: Item) -> dict[str, int]:
+    return {name: int(value["N"]) for name, value in item.items() if "N" in value}
+
+
+def _shard_items(pk: str) -> list[Item]:
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": _s(pk)},
+    }
+    items: list[Item] = []
+    while True:
+        response = aws.dynamodb().query(**request)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def month_figures(month: str) -> list[tuple[str, dict[str, int]]]:
+    """Every (day, shard) item of a UTC month (yyyy-mm), as (yyyy-mm-dd, figures)."""
+    return [
+        (item["sk"]["S"].removeprefix(DAY_PREFIX).rpartition("#")[0], _figures(item))
+        for item in _shard_items(f"{MONTH_PK_PREFIX}{month}")
     ]
 
 
-def counters(scope: str) -> list[tuple[str, int]]:
-    """Every shard of every counter in a scope, as (metric#shard, value)."""
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :scope",
-        "ExpressionAttributeValues": {":scope": _s(f"STATS#{scope}")},
-    }
-    rows: list[tuple[str, int]] = []
-    while True:
-        response = aws.dynamodb().query(**request)
-        rows.extend((item["sk"]["S"], int(item["value"]["N"])) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return rows
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+def total_figures() -> list[dict[str, int]]:
+    """The all-time figures of every shard."""
+    return [_figures(item) for item in _shard_items(TOTAL_PK)]
+
+
+def donor_counted(donor_key: str) -> bool:
+    """Whether the donor was counted already; a stale answer is caught by the put's condition."""
+    found = aws.dynamodb().get_item(
+        TableName=_table(),
+        Key={"pk": _s(f"DONOR#{donor_key}"), "sk": _s("DONOR")},
+        ProjectionExpression="pk",
+    )
+    return "Item" in found
 
 
 def new_donor_put(donor_key: str, first_event_id: str, at: datetime) -> TransactItem:

@@ -60,32 +60,29 @@ def donor_key(event: DomainEvent) -> str | None:
     return None
 
 
-def _count_donor(event: DomainEvent) -> None:
-    """Count a donor the first time any of their pledges completes; idempotent by the donor item itself."""
+def pledge_completed(event: DomainEvent) -> None:
+    """The donation, and the donor when first seen, in one transaction with the marker."""
+    amount, currency = _amount(event, "amount")
+    completed_at = stats.moment_of(event.data.get("completedAt"), event.timestamp)
+    donation = stats.donation_completed(amount, currency, completed_at)
     key = donor_key(event)
-    if key is None:
+    if key is None or repository.donor_counted(key):
+        apply_once(event, CONSUMER, repository.counter_updates(donation, event.event_id))
         return
-    items = [
-        repository.new_donor_put(key, event.event_id, event.timestamp),
-        *repository.counter_updates(stats.new_donor(), event.event_id),
-    ]
     try:
-        transact_write(items)
+        apply_once(
+            event,
+            CONSUMER,
+            [
+                *repository.counter_updates([*donation, *stats.new_donor()], event.event_id),
+                repository.new_donor_put(key, event.event_id, event.timestamp),
+            ],
+        )
     except WriteConflict as conflict:
         if not conflict.failed_on(f"DONOR#{key}", "DONOR"):
             raise
-
-
-def pledge_completed(event: DomainEvent) -> None:
-    amount, currency = _amount(event, "amount")
-    completed_at = stats.moment_of(event.data.get("completedAt"), event.timestamp)
-    # The donor item guards itself, so it goes first: a crash after it still counts the donation once.
-    _count_donor(event)
-    apply_once(
-        event,
-        CONSUMER,
-        repository.counter_updates(stats.donation_completed(amount, currency, completed_at), event.event_id),
-    )
+        # Another pledge of the same donor was counted since we looked: this one is a donation only.
+        apply_once(event, CONSUMER, repository.counter_updates(donation, event.event_id))
 
 
 def pledge_refunded(event: DomainEvent) -> None:
@@ -203,16 +200,15 @@ def watch_dead_letters(now: datetime | None = None) -> list[SystemNotification]:
 
 
 def dashboard(now: datetime | None = None) -> stats.DashboardStats:
+    """Two Queries: the month's day items (today is among them) and the all-time shards."""
     moment = now or datetime.now(UTC)
-
-    def figures(scope: str) -> dict[str, int]:
-        return stats.summed(repository.counters(scope))
-
+    month = repository.month_figures(stats.month_of(moment))
+    today = stats.day_scope(moment).removeprefix(stats.DAY_PREFIX)
     return stats.dashboard(
         moment,
-        figures(stats.day_scope(moment)),
-        figures(stats.month_scope(moment)),
-        figures(stats.TOTAL),
+        stats.summed(figures for day, figures in month if day == today),
+        stats.summed(figures for _, figures in month),
+        stats.summed(repository.total_figures()),
         dead_letter_depths(),
     )
 

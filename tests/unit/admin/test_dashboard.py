@@ -10,6 +10,7 @@ import pytest
 from admin import service
 from harambee import aws
 from harambee.events import DomainEvent
+from harambee.settings import platform_settings
 from tests.unit.admin.conftest import ADMIN, USER, call, deliver, event
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -178,3 +179,70 @@ def test_the_stats_route_answers_admins_only(admin: dict[str, str]) -> None:
     assert {q["queue"] for q in reply.data["deadLetterQueues"]} == set(admin)
     assert call("GET", "/api/admin/dashboard/stats", caller=USER).status == 403
     assert call("GET", "/api/admin/dashboard/stats", caller=None).status == 401
+
+
+# ------------------------------------------------------------------ what a donation writes
+
+
+def _stored(pk: str) -> list[dict[str, object]]:
+    found = aws.dynamodb().query(
+        TableName=platform_settings().table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+    )
+    return [{name: next(iter(value.values())) for name, value in item.items()} for item in found["Items"]]
+
+
+def test_a_completed_pledge_moves_one_day_item_and_one_total_item(admin: dict[str, str]) -> None:
+    # Given a first-time donor's pledge completed today
+    pledge = completed(150_000)
+    # When it is delivered (twice: a redelivery)
+    deliver(pledge, pledge)
+    # Then all of the day's figures sit in one item of the day's shard, all-time ones in one item
+    day_items = _stored("STATS#MONTH#2026-11")
+    assert len(day_items) == 1
+    assert str(day_items[0]["sk"]).startswith("DAY#2026-11-22#")
+    assert {k: v for k, v in day_items[0].items() if k not in ("pk", "sk")} == {
+        "RAISED#BDT": "150000",
+        "DONATIONS": "1",
+    }
+    total_items = _stored("STATS#TOTAL")
+    assert len(total_items) == 1
+    assert {k: v for k, v in total_items[0].items() if k not in ("pk", "sk")} == {
+        "RAISED#BDT": "150000",
+        "DONATIONS": "1",
+        "DONORS": "1",
+    }
+    # and no per-month item is kept: the month is read from its days
+    assert _stored("STATS#MONTH") == []
+
+
+def test_a_donor_counted_meanwhile_by_another_pledge_is_not_counted_twice(
+    admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from admin import repository
+
+    # Given the donor's first pledge is counted
+    deliver(completed(100))
+    # and a second pledge of theirs reads the donor as new (it looked before the first one landed)
+    monkeypatch.setattr(repository, "donor_counted", lambda key: False)
+    # When it is delivered
+    assert deliver(completed(200)) == {"batchItemFailures": []}
+    # Then the donation counts and the donor does not count again
+    stats = service.dashboard(NOW)
+    assert (stats.totals.donations, stats.totals.donors, stats.today.raised[0].amount) == (2, 1, 300)
+
+
+def test_a_month_sums_every_day_of_it_across_shards(admin: dict[str, str]) -> None:
+    # Given a pledge on every day of December (31 days, spread over the shards) and one in January
+    december = [completed(day, at=datetime(2026, 12, day, 12, tzinfo=UTC)) for day in range(1, 32)]
+    for batch in (december[:10], december[10:20], december[20:30], december[30:]):
+        assert deliver(*batch) == {"batchItemFailures": []}
+    deliver(completed(1_000_000, at=datetime(2027, 1, 1, tzinfo=UTC)))
+    # When December's dashboard is read on its last day
+    stats = service.dashboard(datetime(2026, 12, 31, 18, tzinfo=UTC))
+    # Then the month is the sum of its 31 days, today is the 31st alone, totals take January too
+    assert stats.this_month.raised[0].amount == sum(range(1, 32))
+    assert (stats.this_month.donations, stats.today.donations) == (31, 1)
+    assert stats.today.raised[0].amount == 31
+    assert stats.totals.raised[0].amount == sum(range(1, 32)) + 1_000_000

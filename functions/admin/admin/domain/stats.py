@@ -1,7 +1,8 @@
 """Dashboard figures as counters: which counters an event moves, and how counters read back.
 
-Counters live in three scopes: the UTC day, the UTC month and all time. Each metric is split into
-shards (the event id picks one) so a burst of donations does not queue on one hot item; reading a
+Counters live in two scopes, the UTC day and all time; a month is the sum of its days. Every figure
+of a scope sits in one item per shard (the event id picks the shard), so an event moves at most one
+day item and one total item, and a burst of donations does not queue on one hot item; reading a
 figure sums its shards. Amounts are integer minor units per ISO 4217 currency, never mixed.
 """
 
@@ -30,12 +31,15 @@ ACTIVE = "active"
 EXPIRED = "expired"
 
 
+DAY_PREFIX = "DAY#"
+
+
 def day_scope(moment: datetime) -> str:
-    return f"DAY#{moment.astimezone(UTC):%Y-%m-%d}"
+    return f"{DAY_PREFIX}{moment.astimezone(UTC):%Y-%m-%d}"
 
 
-def month_scope(moment: datetime) -> str:
-    return f"MONTH#{moment.astimezone(UTC):%Y-%m}"
+def month_of(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m}"
 
 
 def shard_of(event_id: str) -> int:
@@ -53,7 +57,8 @@ class Increment:
 
 
 def _everywhere(moment: datetime, metric: str, delta: int) -> list[Increment]:
-    return [Increment(scope, metric, delta) for scope in (day_scope(moment), month_scope(moment), TOTAL)]
+    """The day and all time; the month is read as the sum of its days, so it needs no write."""
+    return [Increment(scope, metric, delta) for scope in (day_scope(moment), TOTAL)]
 
 
 def donation_completed(amount: int, currency: str, completed_at: datetime) -> list[Increment]:
@@ -133,12 +138,12 @@ class DashboardStats(_Camel):
     dead_letter_queues: list[DeadLetterDepth]
 
 
-def summed(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
-    """Counter rows (metric#shard, value) summed per metric."""
+def summed(shards: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The figures of several shard items (metric -> value) added up per metric."""
     totals: dict[str, int] = defaultdict(int)
-    for metric_and_shard, value in rows:
-        metric, _, _shard = metric_and_shard.rpartition("#")
-        totals[metric] += value
+    for figures in shards:
+        for metric, value in figures.items():
+            totals[metric] += value
     return dict(totals)
 
 

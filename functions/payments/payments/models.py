@@ -55,7 +55,10 @@ class RefundRequest(BaseModel):
 class SandboxCompletion(BaseModel):
     model_config = _request
 
-    outcome: Literal["success", "failure"]
+    outcome: Literal["success", "completed", "failure"] = Field(
+        description="success: authorized, captured, completed; completed: the one completion signal; "
+        "failure: authorized, failed"
+    )
     duplicates: int = Field(1, ge=1, le=50)
     shuffle: bool = False
 

@@ -71,6 +71,27 @@ def test_the_sandbox_pays_through_its_signed_webhooks(payments_table: str, payme
     assert all(json.loads(receipt["rawBody"]["S"])["data"]["paymentId"] == payment_id for receipt in receipts)
 
 
+def test_the_completed_outcome_settles_with_the_one_signal_real_providers_send(
+    payments_table: str, payment_id: str
+) -> None:
+    # Given a pending sandbox payment; When the payer pays with the single-signal outcome, twice over
+    done = call(
+        "POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "completed", "duplicates": 2}
+    )
+    # Then one completion webhook (sent twice) took it straight from pending to completed
+    assert (done.data["outcome"], done.data["sent"], done.data["delivered"]) == ("completed", 2, 2)
+    payment = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data
+    assert (payment["status"], payment["capturedAmount"]) == ("completed", 150_000)
+    assert [(entry["from"], entry["to"]) for entry in payment["history"]] == [
+        (None, "pending"),
+        ("pending", "completed"),
+    ]
+    assert outbox_types(payments_table) == ["payment.initiated", "payment.completed"]
+    # And the payer cannot change their mind to the other success path
+    again = call("POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "success"})
+    assert again.status == 409
+
+
 def test_one_webhook_delivered_fifty_times_is_one_transition(payments_table: str, payment_id: str) -> None:
     raw = notification(payment_id, "completed")
     replies = [deliver(raw) for _ in range(50)]

@@ -7,8 +7,10 @@ computed here with DynamoDB's rules, from the items themselves (moto's item size
 documented attribute-name + value rule):
 
 - write: ceil(size / 1 KB) of the larger of the item before and after; x2 inside TransactWriteItems;
-  a ConditionCheck in a transaction is billed like a transactional write; every GSI whose key the
-  item has (before or after) costs one more write per KB, two when the key moved;
+  a ConditionCheck in a transaction is billed like a transactional write; a GSI costs one write per
+  KB of its projected entry (its keys, the table's keys and the attributes it projects) when the
+  entry appears, disappears or a projected attribute changes, two when its key moved, and nothing
+  when only unprojected attributes changed (DynamoDB's documented GSI write rule);
 - read: ceil(size / 4 KB) per GetItem, and of the summed size of the items a Query returned (the items
   a filter dropped are not visible here, so a filtered Query is under-counted); half for eventually
   consistent reads; x2 inside TransactGetItems.
@@ -20,6 +22,7 @@ polling also pays, independent of the workload).
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -186,7 +189,10 @@ class AwsMeter:
             return None
 
     def _images(self, request: dict[str, Any], operation: str) -> list[Any]:
-        return [self._image(table, key) for table, key, _, _ in self._writes(operation, request)]
+        # Copies: moto updates an item in place, and the before image must stay as it was.
+        return [
+            copy.deepcopy(self._image(table, key)) for table, key, _, _ in self._writes(operation, request)
+        ]
 
     def _count_dynamodb(
         self, operation: str, request: dict[str, Any], before: list[Any], response: dict[str, Any] | None
@@ -200,7 +206,7 @@ class AwsMeter:
             new = self._image(table, key) if kind != "ConditionCheck" else old
             size = max(_size(old), _size(new))
             item_units = max(1, math.ceil(size / KB)) * (2 if transactional else 1)
-            index_units = 0 if kind == "ConditionCheck" else self._index_writes(table, old, new, size)
+            index_units = 0 if kind == "ConditionCheck" else self._index_writes(table, old, new)
             units += item_units + index_units
             by_table[table] += item_units + index_units
             by_item[f"{table} {_prefix(key)}{' (tx)' if transactional else ''}"] += item_units + index_units
@@ -211,19 +217,22 @@ class AwsMeter:
             self.usage.write_units_by_item.update(by_item)
             self.usage.read_units += reads
 
-    def _index_writes(self, table_name: str, old: Any, new: Any, size: int) -> int:
+    def _index_writes(self, table_name: str, old: Any, new: Any) -> int:
         try:
             table = self._backend().get_table(table_name)
         except Exception:
             return 0
-        per_write = max(1, math.ceil(size / KB))
         total = 0
         for index in table.global_indexes:
             names = [schema["AttributeName"] for schema in index.schema]
             was, now = _index_key(old, names), _index_key(new, names)
-            if was is None and now is None:
+            before = index.project(old) if was is not None else None
+            after = index.project(new) if now is not None else None
+            if was is not None and now is not None and was == now:
+                if _attributes(before) != _attributes(after):
+                    total += _entry_units(before, after)
                 continue
-            total += per_write * (2 if was is not None and now is not None and was != now else 1)
+            total += _entry_units(before) + _entry_units(after)
         return total
 
     @staticmethod
@@ -289,6 +298,18 @@ def _index_key(item: Any, names: list[str]) -> tuple[Any, ...] | None:
     if item is None or any(name not in item.attrs for name in names):
         return None
     return tuple(str(item.attrs[name].value) for name in names)
+
+
+def _attributes(item: Any) -> dict[str, Any]:
+    return {name: value.to_json() for name, value in item.attrs.items()} if item is not None else {}
+
+
+def _entry_units(*entries: Any) -> int:
+    """Write units of one index entry (the larger image when it was rewritten), 0 for none."""
+    present = [entry for entry in entries if entry is not None]
+    if not present:
+        return 0
+    return max(1, math.ceil(max(_size(entry) for entry in present) / KB))
 
 
 def _wire_size(item: dict[str, Any]) -> int:

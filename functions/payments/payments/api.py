@@ -75,7 +75,7 @@ def pledge_payments(
 @app.get("/api/payments/{paymentId}", tags=["payments"], summary="A payment and its history (owner or admin)")
 def get_payment(request: Request, caller: CurrentCaller, payment_id: PaymentId) -> JSONResponse:
     payment = service.get_for(payment_id, caller)
-    return ok(request, {**PaymentView.of(payment), "history": repository.history(payment_id)})
+    return ok(request, {**PaymentView.of(payment), "history": repository.history(payment)})
 
 
 @app.post(

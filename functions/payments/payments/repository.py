@@ -2,15 +2,24 @@
 
 Access patterns (pk / sk; indexes):
   payment by id                PAYMENT#<id> / PAYMENT (document JSON, version for optimistic locking)
-  a payment's history          PAYMENT#<id> / HISTORY#<at>#<n>   (query, begins_with)
+  a payment's history          PAYMENT#<id> / HISTORY#<at>#<n>, and the `entry` of its webhook
+                               receipts; the opening entry is the payment's own createdAt (query pk)
   a payment's refunds          PAYMENT#<id> / REFUND#<refundId>
   what a payable costs         PAYABLE#<kind>#<id> / PAYABLE      (from the inbox; activePaymentId;
                                closedReason once the donation saga gave the pledge up)
-  a provider notification      WEBHOOK#<provider>#<eventId> / WEBHOOK (raw payload; dedup by put-if-absent)
+  a provider notification      PAYMENT#<paymentId> / WEBHOOK#<provider>#<eventId> when it names a payment,
+                               else WEBHOOK#<provider>#<eventId> / WEBHOOK: the raw payload, put-if-absent
+                               (dedup), and the history entry of the signal it carried
   sandbox outcome              SANDBOX#<paymentId> / SANDBOX
-  payments of a payable        gsi1: PAYABLE#<kind>#<id> / <createdAt>#<id>
-  payments by status           gsi2: STATUS#<status> / <createdAt>#<id> (reconciliation: pending, oldest)
-  all payments                 gsi3: PAYMENTS / <createdAt>#<id> (admin list, newest first)
+  payments of a payable        gsi1: PAYABLE#<kind>#<id> / gsisk
+  payments by status           gsi2: STATUS#<status> / gsisk (reconciliation: pending, oldest first)
+  all payments                 gsi3: PAYMENTS / gsisk (admin list, newest first)
+
+The three indexes share one sort key, gsisk = <createdAt>#<id>, and project KEYS_ONLY: a payment's
+updates change only its document, which no index holds, so they write no index (only a status change
+moves its gsi2 entry); a list reads a page of keys and then the payments with one BatchGetItem.
+Both keep a payment item under 1 KB (one write unit, two in a transaction): the document leaves out
+fields still at their defaults.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from harambee import aws
-from harambee.outbox import TransactItem
+from harambee.outbox import TransactionContended, TransactItem
 from harambee.pagination import PageRequest, encode_cursor
 from harambee.settings import platform_settings
 from payments.domain.payment import Payable, PayableKind, Payment, PaymentStatus
@@ -48,20 +57,22 @@ def payable_pk(kind: PayableKind, payable_id: str) -> str:
 # ------------------------------------------------------------------ payments
 
 
+PAYMENT_SK = "PAYMENT"
+# Every GSI's sort key: creation order, ties broken by id.
+INDEX_SORT_KEY = "gsisk"
+
+
 def payment_item(payment: Payment) -> Item:
-    order = f"{payment.created_at.isoformat()}#{payment.payment_id}"
     return {
         "pk": _s(payment_pk(payment.payment_id)),
-        "sk": _s("PAYMENT"),
-        "document": _s(payment.model_dump_json(by_alias=True)),
+        "sk": _s(PAYMENT_SK),
+        # Defaults (zero amounts, no flag, status pending) are left out: the model restores them.
+        "document": _s(payment.model_dump_json(by_alias=True, exclude_defaults=True)),
         "version": {"N": str(payment.version)},
-        "status": _s(str(payment.status)),
         "gsi1pk": _s(payable_pk(payment.payable_kind, payment.payable_id)),
-        "gsi1sk": _s(order),
         "gsi2pk": _s(f"STATUS#{payment.status}"),
-        "gsi2sk": _s(order),
         "gsi3pk": _s("PAYMENTS"),
-        "gsi3sk": _s(order),
+        INDEX_SORT_KEY: _s(f"{payment.created_at.isoformat()}#{payment.payment_id}"),
     }
 
 
@@ -93,9 +104,22 @@ def put_payment(before: Payment, after: Payment) -> TransactItem:
     }
 
 
+def save_payment(before: Payment, after: Payment) -> bool:
+    """A version-checked put on its own (no event rides with it); False when another write came first."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.dynamodb().put_item(**put_payment(before, after)["Put"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def find_payment(payment_id: str) -> Payment | None:
     found = aws.dynamodb().get_item(
-        TableName=_table(), Key={"pk": _s(payment_pk(payment_id)), "sk": _s("PAYMENT")}, ConsistentRead=True
+        TableName=_table(), Key={"pk": _s(payment_pk(payment_id)), "sk": _s(PAYMENT_SK)}, ConsistentRead=True
     )
     item = found.get("Item")
     return _payment_of(item) if item else None
@@ -110,18 +134,25 @@ def history_put(payment_id: str, entry: dict[str, Any], at: datetime) -> Transac
     return {"Put": {"TableName": _table(), "Item": item}}
 
 
-def history(payment_id: str) -> list[dict[str, Any]]:
-    """The payment's recorded transitions and ignored signals, oldest first."""
+def opening_entry(payment: Payment) -> dict[str, Any]:
+    """The history's first entry, which the payment item itself records (no item of its own)."""
+    return {"at": payment.created_at.isoformat(), "from": None, "to": "pending", "source": "api:initiate"}
+
+
+def history(payment: Payment) -> list[dict[str, Any]]:
+    """The payment's transitions and ignored signals, oldest first: its opening, history items, receipts."""
     paginator = aws.dynamodb().get_paginator("query")
     entries: list[dict[str, Any]] = []
     for page in paginator.paginate(
         TableName=_table(),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :history)",
-        ExpressionAttributeValues={":pk": _s(payment_pk(payment_id)), ":history": _s("HISTORY#")},
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": _s(payment_pk(payment.payment_id))},
+        ProjectionExpression="sk, entry",
         ConsistentRead=True,
     ):
-        entries.extend(json.loads(item["entry"]["S"]) for item in page.get("Items", []))
-    return entries
+        entries.extend(json.loads(item["entry"]["S"]) for item in page.get("Items", []) if "entry" in item)
+    entries.sort(key=lambda entry: str(entry["at"]))
+    return [opening_entry(payment), *entries]
 
 
 def refund_put(payment_id: str, refund: dict[str, Any], *, new: bool) -> TransactItem:
@@ -214,21 +245,26 @@ def release_payable(payment: Payment) -> TransactItem:
 # ------------------------------------------------------------------ webhooks and the sandbox
 
 
-def webhook_key(provider: str, event_id: str) -> tuple[str, str]:
+def webhook_key(provider: str, event_id: str, payment_id: str | None) -> tuple[str, str]:
+    """Where one notification is kept: with the payment it names (its history reads it there)."""
+    if payment_id is not None:
+        return payment_pk(payment_id), f"WEBHOOK#{provider}#{event_id}"
     return f"WEBHOOK#{provider}#{event_id}", "WEBHOOK"
 
 
 def webhook_receipt_put(
     provider: str,
     event_id: str,
+    payment_id: str | None,
     *,
     raw_body: bytes,
     signature: str | None,
     outcome: dict[str, Any],
     at: datetime,
+    entry: dict[str, Any] | None = None,
 ) -> TransactItem:
-    """The provider's notification exactly as received; a second copy of one event id is refused."""
-    pk, sk = webhook_key(provider, event_id)
+    """The notification exactly as received, with the history entry of its signal; one per event id."""
+    pk, sk = webhook_key(provider, event_id, payment_id)
     item: Item = {
         "pk": _s(pk),
         "sk": _s(sk),
@@ -238,6 +274,8 @@ def webhook_receipt_put(
     }
     if signature:
         item["signature"] = _s(signature)
+    if entry is not None:
+        item["entry"] = _s(json.dumps(entry, separators=(",", ":")))
     return {
         "Put": {
             "TableName": _table(),
@@ -248,8 +286,8 @@ def webhook_receipt_put(
     }
 
 
-def find_webhook(provider: str, event_id: str) -> Item | None:
-    pk, sk = webhook_key(provider, event_id)
+def find_webhook(provider: str, event_id: str, payment_id: str | None) -> Item | None:
+    pk, sk = webhook_key(provider, event_id, payment_id)
     found = aws.dynamodb().get_item(TableName=_table(), Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True)
     item: Item | None = found.get("Item")
     return item
@@ -284,10 +322,33 @@ def record_sandbox_outcome(payment_id: str, outcome: str) -> bool:
 # ------------------------------------------------------------------ lists
 
 
+def _batch_get_payments(keys: list[Item]) -> list[Payment]:
+    """The payments for at most 100 index keys, in the keys' order; unprocessed keys are asked again."""
+    import time
+
+    wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
+    found: dict[str, Payment] = {}
+    pending: list[Item] = wanted
+    for attempt in range(8):
+        if not pending:
+            break
+        response = aws.dynamodb().batch_get_item(RequestItems={_table(): {"Keys": pending}})
+        for item in response.get("Responses", {}).get(_table(), []):
+            found[item["pk"]["S"]] = _payment_of(item)
+        unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
+        pending = list(unprocessed.get(_table(), {}).get("Keys", []))
+        if pending:
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    if pending:
+        raise TransactionContended("DynamoDB kept some payments of this page unprocessed; try again")
+    # A key the index still had but whose payment is gone cannot happen (payments are never deleted).
+    return [found[key["pk"]["S"]] for key in wanted if key["pk"]["S"] in found]
+
+
 def _page(
     index: str, partition: str, page: PageRequest, *, newest_first: bool, before: str | None = None
 ) -> tuple[list[Payment], str | None]:
-    hash_name, range_name = f"{index}pk", f"{index}sk"
+    hash_name, range_name = f"{index}pk", INDEX_SORT_KEY
     condition = f"{hash_name} = :partition"
     values: dict[str, Any] = {":partition": _s(partition)}
     if before is not None:
@@ -317,7 +378,7 @@ def _page(
     if len(items) > page.limit:
         last_kept = kept[-1]
         cursor = encode_cursor({name: last_kept[name] for name in ("pk", "sk", hash_name, range_name)})
-    return [_payment_of(item) for item in kept], cursor
+    return (_batch_get_payments(kept) if kept else []), cursor
 
 
 def payments_of_payable(

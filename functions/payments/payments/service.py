@@ -18,7 +18,7 @@ from harambee.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from harambee.events import new_event
 from harambee.money import exponent
 from harambee.observability import logger
-from harambee.outbox import PendingWrite, TransactionContended, WriteConflict
+from harambee.outbox import PendingWrite, TransactionContended, TransactItem, WriteConflict
 from payments import repository
 from payments.domain.payment import (
     FAILABLE,
@@ -138,12 +138,10 @@ def initiate(
         created_at=now,
         updated_at=now,
     )
+    # The history's opening entry is the payment's own createdAt (repository.opening_entry).
     write = PendingWrite()
     write.add(repository.put_new_payment(payment))
     write.add(repository.claim_payable(payment))
-    write.add(
-        repository.history_put(payment.payment_id, _entry(None, payment.status, "api:initiate", now), now)
-    )
     write.emit(new_event("payment.initiated", _event_data(payment)))
     try:
         write.commit()
@@ -170,9 +168,8 @@ def _open_checkout(chosen: PaymentProvider, payment: Payment) -> tuple[Payment, 
         return payment, None
     now = utcnow()
     after = payment.with_checkout(checkout.provider_reference, checkout.checkout_url, now)
-    try:
-        PendingWrite([repository.put_payment(payment, after)]).commit()
-    except (WriteConflict, TransactionContended):
+    # No event and one item: a plain conditional put, not a transaction (half the write units).
+    if not repository.save_payment(payment, after):
         # A webhook already moved the payment on; the checkout reference is only informative.
         return repository.find_payment(payment.payment_id) or after, checkout.client_secret
     return after.model_copy(update={"version": payment.version + 1}), checkout.client_secret
@@ -216,20 +213,28 @@ def _entry(
 
 
 def apply_signal(
-    payment_id: str, signal: Signal, source: str, *, extra: list[dict[str, Any]] | None = None
+    payment_id: str,
+    signal: Signal,
+    source: str,
+    *,
+    receipt: Callable[[dict[str, Any]], TransactItem] | None = None,
 ) -> tuple[Decision, Payment]:
-    """Move the payment as the state machine says, with history and event, retrying lost races."""
+    """Move the payment as the state machine says, with history and event, retrying lost races.
+
+    `receipt`: the webhook's receipt for this history entry, which then needs no item of its own.
+    """
     for _ in range(MAX_ATTEMPTS):
         payment = get(payment_id)
         now = utcnow()
         decision, after = payment.on_signal(signal, now)
-        write = PendingWrite(list(extra or []))
         entry = _entry(
             payment.status, decision.target, source, now, signal=str(signal), applied=decision.applied
         )
         if decision.reason:
             entry["reason"] = decision.reason
-        write.add(repository.history_put(payment_id, entry, now))
+        write = PendingWrite(
+            [receipt(entry) if receipt is not None else repository.history_put(payment_id, entry, now)]
+        )
         if decision.applied:
             write.add(repository.put_payment(payment, after))
             if after.status is PaymentStatus.FAILED:
@@ -240,7 +245,7 @@ def apply_signal(
         try:
             write.commit()
         except WriteConflict as conflict:
-            if conflict.failed_on(repository.payment_pk(payment_id), "PAYMENT"):
+            if conflict.failed_on(repository.payment_pk(payment_id), repository.PAYMENT_SK):
                 continue
             raise
         except TransactionContended:
@@ -258,15 +263,25 @@ def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: by
     chosen = provider(provider_name)
     now = utcnow()
     event = chosen.verify_webhook(headers, raw_body, now)
-    if repository.find_webhook(provider_name, event.event_id) is not None:
+    if repository.find_webhook(provider_name, event.event_id, event.payment_id) is not None:
         return {"received": True, "duplicate": True}
     signature = next((headers[name] for name in SIGNATURE_HEADERS if name in headers), None)
+
+    def receipt(outcome: dict[str, Any], entry: dict[str, Any] | None = None) -> TransactItem:
+        return repository.webhook_receipt_put(
+            provider_name,
+            event.event_id,
+            event.payment_id,
+            raw_body=raw_body,
+            signature=signature,
+            outcome=outcome,
+            at=now,
+            entry=entry,
+        )
+
     if event.signal is None or event.payment_id is None:
         outcome = {"result": "noted", "paymentId": event.payment_id}
-        receipt = repository.webhook_receipt_put(
-            provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
-        )
-        return _commit_receipt(PendingWrite([receipt]), outcome)
+        return _commit_receipt(PendingWrite([receipt(outcome)]), outcome)
     payment = repository.find_payment(event.payment_id)
     if payment is None or not _matches(payment, event):
         outcome = {
@@ -274,20 +289,17 @@ def receive_webhook(provider_name: str, headers: Mapping[str, str], raw_body: by
             "paymentId": event.payment_id,
         }
         logger.warning("Webhook for no payment of ours recorded", extra=outcome)
-        receipt = repository.webhook_receipt_put(
-            provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
-        )
-        return _commit_receipt(PendingWrite([receipt]), outcome)
-    outcome = {"result": "received", "paymentId": event.payment_id, "signal": str(event.signal)}
-    receipt = repository.webhook_receipt_put(
-        provider_name, event.event_id, raw_body=raw_body, signature=signature, outcome=outcome, at=now
-    )
+        return _commit_receipt(PendingWrite([receipt(outcome)]), outcome)
+    received = {"result": "received", "paymentId": event.payment_id, "signal": str(event.signal)}
     try:
         decision, after = apply_signal(
-            event.payment_id, event.signal, f"webhook:{event.event_id}", extra=[receipt]
+            event.payment_id,
+            event.signal,
+            f"webhook:{event.event_id}",
+            receipt=lambda entry: receipt(received, entry),
         )
     except WriteConflict as conflict:
-        if conflict.failed_on(*repository.webhook_key(provider_name, event.event_id)):
+        if conflict.failed_on(*repository.webhook_key(provider_name, event.event_id, event.payment_id)):
             return {"received": True, "duplicate": True}
         raise
     return {

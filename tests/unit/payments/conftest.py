@@ -148,6 +148,14 @@ def items(table_name: str, prefix: str = "") -> list[dict[str, Any]]:
     return [item for item in scanned if item["pk"]["S"].startswith(prefix)]
 
 
+def receipts(table_name: str, prefix: str = "WEBHOOK#") -> list[dict[str, Any]]:
+    """Stored webhook receipts: under their payment (sk WEBHOOK#...) or on their own (pk WEBHOOK#...)."""
+    scanned = boto3.client("dynamodb").scan(TableName=table_name)["Items"]
+    return [
+        item for item in scanned if item["sk"]["S"].startswith(prefix) or item["pk"]["S"].startswith(prefix)
+    ]
+
+
 def outbox_types(table_name: str) -> list[str]:
     envelopes = [json.loads(item["envelope"]["S"]) for item in items(table_name, "OUTBOX#")]
     envelopes.sort(key=lambda envelope: envelope["timestamp"])

@@ -207,3 +207,51 @@ def test_a_refund_the_provider_refuses_gives_the_held_amount_back(
     assert (reply.status, reply.error["code"]) == (502, "PROVIDER_UNAVAILABLE")
     retried = refund(payment_id, {"reason": "provider back"}, key="refund-key-08")
     assert (retried.status, retried.data["refund"]["amount"]) == (201, 10_000)
+
+
+def test_lists_read_keys_from_the_indexes_and_still_answer_whole_payments_newest_first(
+    payments_table: str,
+) -> None:
+    # Given three settled payments (the indexes project only keys)
+    ids = [paid(f"pl-{n}", donor="u-donor") for n in range(3)]
+    from harambee import aws
+
+    index_rows = aws.dynamodb().query(
+        TableName=payments_table,
+        IndexName="gsi3",
+        KeyConditionExpression="gsi3pk = :all",
+        ExpressionAttributeValues={":all": {"S": "PAYMENTS"}},
+    )["Items"]
+    assert {frozenset(row) for row in index_rows} == {frozenset({"pk", "sk", "gsi3pk", "gsisk"})}
+    # When an admin lists them, by status, all, and by pledge
+    by_status = call("GET", "/api/admin/payments", caller=ADMIN, query={"status": "completed"}).data
+    everything = call("GET", "/api/admin/payments", caller=ADMIN).data
+    by_pledge = call("GET", "/api/payments/pledge/pl-1", caller=DONOR).data
+    # Then each row is the whole payment, newest first
+    for listed in (by_status, everything):
+        assert [payment["paymentId"] for payment in listed] == ids[::-1]
+    for payment in [*by_status, *everything, *by_pledge]:
+        assert (payment["amount"], payment["currency"], payment["status"]) == (10_000, "BDT", "completed")
+        assert (payment["provider"], payment["capturedAmount"], payment["ownerId"]) == (
+            "sandbox",
+            10_000,
+            "u-donor",
+        )
+    assert [payment["paymentId"] for payment in by_pledge] == [ids[1]]
+
+
+def test_a_payment_item_stays_under_one_kilobyte_through_its_life(payments_table: str) -> None:
+    # Given a payment paid, then partly refunded and flagged (its largest document)
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from payments import repository, service
+
+    payment_id = paid("pl-big", donor="u-donor")
+    assert refund(payment_id, {"amount": 1_000, "reason": "part back"}, key="big-part").status == 201
+    service.flag(service.get(payment_id), "still_authorized_at_provider", "reconciliation")
+    # Then its item is one write unit (DynamoDB bills per started KB of the item)
+    stored = items(payments_table, f"PAYMENT#{payment_id}")
+    payment_item = next(item for item in stored if item["sk"]["S"] == repository.PAYMENT_SK)
+    assert Item(hash_key=None, range_key=None, attrs=payment_item).size() < 1024
+    # And nothing was lost by leaving defaults out of the document
+    assert service.get(payment_id).refunded_amount == 1_000

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from payments.providers import signing
-from tests.unit.payments.conftest import ADMIN, SECRET, call, initiate, items, outbox_types, pledge
+from tests.unit.payments.conftest import ADMIN, SECRET, call, initiate, items, outbox_types, pledge, receipts
 
 WEBHOOK = "/api/payments/webhooks/sandbox"
 
@@ -66,9 +66,9 @@ def test_the_sandbox_pays_through_its_signed_webhooks(payments_table: str, payme
         "payment.captured",
         "payment.completed",
     ]
-    receipts = items(payments_table, "WEBHOOK#sandbox#")
-    assert len(receipts) == 3
-    assert all(json.loads(receipt["rawBody"]["S"])["data"]["paymentId"] == payment_id for receipt in receipts)
+    stored = receipts(payments_table, "WEBHOOK#sandbox#")
+    assert len(stored) == 3
+    assert all(json.loads(receipt["rawBody"]["S"])["data"]["paymentId"] == payment_id for receipt in stored)
 
 
 def test_the_completed_outcome_settles_with_the_one_signal_real_providers_send(
@@ -100,7 +100,37 @@ def test_one_webhook_delivered_fifty_times_is_one_transition(payments_table: str
     history = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["history"]
     assert [entry["to"] for entry in history] == ["pending", "completed"]
     assert outbox_types(payments_table) == ["payment.initiated", "payment.completed"]
-    assert len(items(payments_table, "WEBHOOK#")) == 1
+    assert len(receipts(payments_table, "WEBHOOK#")) == 1
+
+
+def test_a_webhooks_receipt_is_its_history_entry_so_its_transaction_has_no_extra_item(
+    payments_table: str, payment_id: str
+) -> None:
+    # Given a pending payment; When its completion webhook arrives
+    raw = notification(payment_id, "completed")
+    assert deliver(raw).data["applied"] is True
+    # Then the payment's partition holds the payment and the raw receipt, which carries the entry
+    partition = items(payments_table, f"PAYMENT#{payment_id}")
+    assert sorted(item["sk"]["S"] for item in partition) == [
+        "PAYMENT",
+        f"WEBHOOK#sandbox#evt_{payment_id}_completed",
+    ]
+    [stored] = receipts(payments_table)
+    assert stored["rawBody"]["S"] == raw.decode()
+    assert json.loads(stored["entry"]["S"]) | {"at": None} == {
+        "at": None,
+        "from": "pending",
+        "to": "completed",
+        "source": f"webhook:evt_{payment_id}_completed",
+        "signal": "completed",
+        "applied": True,
+    }
+    # And the history still reads from the opening to the webhook's transition
+    history = call("GET", f"/api/payments/{payment_id}", caller=ADMIN).data["history"]
+    assert [(entry["from"], entry["to"], entry["source"]) for entry in history] == [
+        (None, "pending", "api:initiate"),
+        ("pending", "completed", f"webhook:evt_{payment_id}_completed"),
+    ]
 
 
 def test_the_simulator_sending_fifty_shuffled_copies_still_completes_once(
@@ -111,7 +141,7 @@ def test_the_simulator_sending_fifty_shuffled_copies_still_completes_once(
     assert (done.data["sent"], done.data["delivered"]) == (150, 150)
     assert status_of(payment_id) == "completed"
     assert outbox_types(payments_table).count("payment.completed") == 1
-    assert len(items(payments_table, "WEBHOOK#")) == 3
+    assert len(receipts(payments_table, "WEBHOOK#")) == 3
 
 
 @pytest.mark.parametrize(
@@ -188,7 +218,7 @@ def test_a_bad_or_stale_signature_is_refused_and_nothing_is_written(
 def test_a_signed_webhook_for_an_unknown_payment_is_stored_and_acknowledged(payments_table: str) -> None:
     reply = deliver(notification("p-nobody", "completed"))
     assert (reply.status, reply.data["result"]) == (200, "unknown_payment")
-    assert len(items(payments_table, "WEBHOOK#")) == 1
+    assert len(receipts(payments_table, "WEBHOOK#")) == 1
 
 
 def test_a_webhook_naming_another_amount_changes_nothing(payments_table: str, payment_id: str) -> None:
@@ -208,7 +238,7 @@ def test_the_canonical_webhook_event_replayed_later_is_refused(payments_table: s
 
     reply = Reply(invoke(load_event("payments/webhook_sandbox")))
     assert (reply.status, reply.error["code"]) == (401, "INVALID_SIGNATURE")
-    assert items(payments_table, "WEBHOOK#") == []
+    assert receipts(payments_table, "WEBHOOK#") == []
 
 
 def test_the_sandbox_checkout_page_offers_pay_and_fail(payments_table: str, payment_id: str) -> None:
@@ -240,4 +270,4 @@ def test_a_verified_event_that_asks_for_no_transition_is_acknowledged_once_and_c
     again = call("POST", "/api/payments/webhooks/stripe", body='{"id": "evt_attempt_1"}')
     assert (first.status, first.data["result"], again.data["duplicate"]) == (200, "noted", True)
     assert status_of(payment_id) == "pending"
-    assert len(items(payments_table, "WEBHOOK#stripe#")) == 1
+    assert len(receipts(payments_table, "WEBHOOK#stripe#")) == 1

@@ -56,7 +56,7 @@ def _completed_pledge() -> None:
         updated_at=now,
     )
     transact_write([put_new_pledge(pledge)])
-    service.mark_payment_initiated(PLEDGE_ID)
+    service.await_payment(PLEDGE_ID, "token-sample")
     campaign = CampaignSnapshot(
         campaign_id="c-sample-1", title="Water", owner_id="u-o", type="medical", currency="BDT"
     )
@@ -89,10 +89,13 @@ def test_the_saga_and_refund_events_move_the_sample_pledge(donations: str) -> No
     assert service.get(PLEDGE_ID).refunded_amount == 50_000
 
 
-def test_the_mark_task_event_refuses_a_completed_pledge(donations: str) -> None:
-    from harambee.errors import InvalidTransition
+def test_the_await_task_event_refuses_a_completed_pledge(donations: str) -> None:
+    from donations.service import PledgeNotSettled
 
     _completed_pledge()
 
-    with pytest.raises(InvalidTransition):
-        _invoke(load_event("donations/task_mark_payment_initiated"))
+    with pytest.raises(PledgeNotSettled):
+        _invoke(load_event("donations/task_await_payment"))
+    assert [
+        event["data"]["taskToken"] for event in harness.outbox_events(donations, "pledge.payment_awaited")
+    ] == ["token-sample"]

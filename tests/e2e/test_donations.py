@@ -172,7 +172,6 @@ def test_happy_path_then_refund_after_completion(stack) -> None:
     assert finished(stack, pledge_id)["status"] == "SUCCEEDED"
     assert entered(stack, pledge_id) == [
         "ValidateCampaign",
-        "MarkPaymentInitiated",
         "AwaitPayment",
         "RecheckCampaign",
         "ConfirmPledge",

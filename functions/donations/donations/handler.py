@@ -9,7 +9,6 @@ handler = LambdaEntry(
     consumer="donations.inbox:consumer",
     stream="donations.relay:relay",
     tasks={
-        "donations.mark-payment-initiated": "donations.saga:mark_payment_initiated",
         "donations.await-payment": "donations.saga:await_payment",
         "donations.confirm-pledge": "donations.saga:confirm_pledge",
         "donations.fail-pledge": "donations.saga:fail_pledge",

@@ -56,11 +56,6 @@ class CompletedSumsTask(BaseModel):
     campaign_id: str | None = Field(None, min_length=1)
 
 
-def mark_payment_initiated(task: dict[str, Any]) -> dict[str, Any]:
-    pledge = service.mark_payment_initiated(PledgeTask.model_validate(task).pledge_id)
-    return {"pledgeId": pledge.pledge_id, "status": str(pledge.status)}
-
-
 def await_payment(task: dict[str, Any]) -> dict[str, Any]:
     request = AwaitPaymentTask.model_validate(task)
     return {"eventId": service.await_payment(request.pledge_id, request.task_token)}

@@ -193,33 +193,58 @@ def _change(
     raise TransactionContended("The pledge kept changing under this step; try again")
 
 
-def mark_payment_initiated(pledge_id: str) -> Pledge:
-    def move(pledge: Pledge, now: datetime) -> tuple[Pledge, DomainEvent]:
-        data = {
-            "pledgeId": pledge.pledge_id,
-            "campaignId": pledge.campaign_id,
-            "donorId": pledge.donor_id,
-            "amount": pledge.amount,
-            "currency": pledge.currency,
-        }
-        return pledge.mark_payment_initiated(now), new_event("pledge.payment_initiated", data)
-
-    return _change(pledge_id, PledgeSignal.PAYMENT_INITIATED, move)
-
-
 def await_payment(pledge_id: str, task_token: str) -> str:
-    """Hand the wait's task token to payments (`pledge.payment_awaited`), for a pledge awaiting payment."""
-    event = new_event("pledge.payment_awaited", {"pledgeId": pledge_id, "taskToken": task_token})
+    """Mark the pledge payment_initiated and hand the wait's task token to payments, in one write.
+
+    One transaction: the pledge (version-checked) with `pledge.payment_initiated` and
+    `pledge.payment_awaited` {pledgeId, taskToken}. A retried step (a new token, the pledge already
+    marked) only re-announces the token, on the condition that the pledge still awaits its payment.
+    """
+    awaited = new_event("pledge.payment_awaited", {"pledgeId": pledge_id, "taskToken": task_token})
+    for _ in range(MAX_ATTEMPTS):
+        pledge = get(pledge_id)
+        if pledge.status is PledgeStatus.PAYMENT_INITIATED:
+            return _announce_token(pledge_id, awaited)
+        if pledge.status is not PledgeStatus.PENDING:
+            raise PledgeNotSettled(
+                f"A {pledge.status} pledge does not await a payment", details={"status": str(pledge.status)}
+            )
+        initiated = new_event(
+            "pledge.payment_initiated",
+            {
+                "pledgeId": pledge.pledge_id,
+                "campaignId": pledge.campaign_id,
+                "donorId": pledge.donor_id,
+                "amount": pledge.amount,
+                "currency": pledge.currency,
+            },
+        )
+        write = PendingWrite([repository.put_pledge(pledge, pledge.mark_payment_initiated(utcnow()))])
+        write.emit(initiated)
+        write.emit(awaited)
+        try:
+            write.commit()
+        except WriteConflict as conflict:
+            if conflict.failed_on(repository.pledge_pk(pledge_id), repository.PLEDGE_SK):
+                continue
+            raise
+        except TransactionContended:
+            continue
+        return awaited.event_id
+    raise TransactionContended("The pledge kept changing under this step; try again")
+
+
+def _announce_token(pledge_id: str, awaited: DomainEvent) -> str:
     try:
         transact_write(
-            [repository.pledge_in_status(pledge_id, PledgeStatus.PAYMENT_INITIATED), outbox_put(event)]
+            [repository.pledge_in_status(pledge_id, PledgeStatus.PAYMENT_INITIATED), outbox_put(awaited)]
         )
     except WriteConflict as conflict:
         pledge = get(pledge_id)
         raise PledgeNotSettled(
             f"A {pledge.status} pledge does not await a payment", details={"status": str(pledge.status)}
         ) from conflict
-    return event.event_id
+    return awaited.event_id
 
 
 def confirm(pledge_id: str, campaign: CampaignSnapshot, payment: dict[str, Any]) -> Pledge:

@@ -105,7 +105,7 @@ def task(name: str, **payload: Any) -> Any:
 
 def complete(pledge_id: str, *, payment_id: str = "pay-1", amount: int = 150_000) -> None:
     """Take a pledge through the saga's happy path, as the state machine would."""
-    task("donations.mark-payment-initiated", pledgeId=pledge_id)
+    task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
     payment = {
         "paymentId": payment_id,
         "status": "completed",

@@ -45,7 +45,7 @@ def test_given_a_new_pledge_when_the_stream_is_relayed_twice_then_one_saga_named
 def test_only_pledge_created_starts_a_saga(donations_table: str) -> None:
     pledge_id = create_pledge().data["pledgeId"]
     invoke(harness.stream_event(donations_table))
-    task("donations.mark-payment-initiated", pledgeId=pledge_id)
+    task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
 
     assert invoke(harness.stream_event(donations_table)) == {"batchItemFailures": []}
     assert len(_executions()) == 1
@@ -98,7 +98,7 @@ def test_a_refund_before_the_saga_confirmed_is_retried_and_one_of_a_failed_pledg
     donations_table: str,
 ) -> None:
     waiting = create_pledge().data["pledgeId"]
-    task("donations.mark-payment-initiated", pledgeId=waiting)
+    task("donations.await-payment", pledgeId=waiting, taskToken="token-1")
     given_up = create_pledge().data["pledgeId"]
     task("donations.fail-pledge", pledgeId=given_up, reason="campaign_closed")
     early, compensation = refunded(waiting, 150_000, 150_000), refunded(given_up, 150_000, 150_000)

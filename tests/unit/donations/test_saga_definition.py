@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 MACHINE: dict[str, Any] = json.loads((ROOT / "infra/statemachines/donation_saga.asl.json").read_text())
 STATES: dict[str, dict[str, Any]] = MACHINE["States"]
 LAST_RESORT = "ReportSagaFailure"
-HAPPY_PATH = ["ValidateCampaign", "MarkPaymentInitiated", "AwaitPayment", "RecheckCampaign", "ConfirmPledge"]
+HAPPY_PATH = ["ValidateCampaign", "AwaitPayment", "RecheckCampaign", "ConfirmPledge"]
 
 
 def _targets(state: dict[str, Any]) -> list[str]:

@@ -12,38 +12,66 @@ from tests.unit.donations.conftest import CAMPAIGN, complete, create_pledge, ple
 from tests.unit.kernel import harness
 
 
-def test_given_a_pending_pledge_when_marked_twice_then_one_transition_and_one_event(
+def test_the_wait_marks_the_pledge_and_hands_its_token_to_payments_in_one_write(
     donations_table: str,
 ) -> None:
+    # Given a pending pledge
     pledge_id = create_pledge().data["pledgeId"]
+    version = pledge_item(donations_table, pledge_id)["version"]
 
-    first = task("donations.mark-payment-initiated", pledgeId=pledge_id)
-    again = task("donations.mark-payment-initiated", pledgeId=pledge_id)
+    # When the saga's wait starts
+    answer = task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
 
-    assert first == again == {"pledgeId": pledge_id, "status": "payment_initiated"}
-    [event] = harness.outbox_events(donations_table, "pledge.payment_initiated")
-    assert event["data"] == {
+    # Then the pledge is payment_initiated after one update, with both events
+    stored = pledge_item(donations_table, pledge_id)
+    assert (stored["status"], stored["version"]) == ("payment_initiated", version + 1)
+    [initiated] = harness.outbox_events(donations_table, "pledge.payment_initiated")
+    assert initiated["data"] == {
         "pledgeId": pledge_id,
         "campaignId": "c-1",
         "donorId": "u-donor",
         "amount": 150_000,
         "currency": "BDT",
     }
+    [awaited] = harness.outbox_events(donations_table, "pledge.payment_awaited")
+    assert awaited["data"] == {"pledgeId": pledge_id, "taskToken": "token-1"}
+    assert answer == {"eventId": awaited["eventId"]}
 
 
-def test_the_wait_hands_its_token_to_payments_only_for_a_pledge_awaiting_payment(
-    donations_table: str,
-) -> None:
+def test_a_retried_wait_only_hands_over_its_new_token(donations_table: str) -> None:
+    # Given a wait whose answer was lost (Step Functions retries the state with a new token)
     pledge_id = create_pledge().data["pledgeId"]
-    with pytest.raises(PledgeNotSettled):
-        task("donations.await-payment", pledgeId=pledge_id, taskToken="token-early")
-    assert harness.outbox_events(donations_table, "pledge.payment_awaited") == []
-
-    task("donations.mark-payment-initiated", pledgeId=pledge_id)
     task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
+    version = pledge_item(donations_table, pledge_id)["version"]
 
-    [event] = harness.outbox_events(donations_table, "pledge.payment_awaited")
-    assert event["data"] == {"pledgeId": pledge_id, "taskToken": "token-1"}
+    # When the retry runs
+    task("donations.await-payment", pledgeId=pledge_id, taskToken="token-2")
+
+    # Then the pledge is unchanged, payment_initiated is announced once, and payments gets both tokens
+    assert pledge_item(donations_table, pledge_id)["version"] == version
+    assert len(harness.outbox_events(donations_table, "pledge.payment_initiated")) == 1
+    tokens = [
+        event["data"]["taskToken"]
+        for event in harness.outbox_events(donations_table, "pledge.payment_awaited")
+    ]
+    assert sorted(tokens) == ["token-1", "token-2"]
+
+
+@pytest.mark.parametrize("settled", ["completed", "failed"])
+def test_a_settled_pledge_does_not_await_a_payment(donations_table: str, settled: str) -> None:
+    # Given a pledge the saga already completed or failed
+    pledge_id = create_pledge().data["pledgeId"]
+    if settled == "completed":
+        complete(pledge_id)
+    else:
+        task("donations.fail-pledge", pledgeId=pledge_id, reason="campaign_invalid")
+    awaited_before = len(harness.outbox_events(donations_table, "pledge.payment_awaited"))
+
+    # When a wait starts for it, Then it is refused and no token reaches payments
+    with pytest.raises(PledgeNotSettled):
+        task("donations.await-payment", pledgeId=pledge_id, taskToken="token-late")
+    assert len(harness.outbox_events(donations_table, "pledge.payment_awaited")) == awaited_before
+    assert pledge_item(donations_table, pledge_id)["status"] == settled
 
 
 def test_given_a_completed_payment_when_confirmed_then_pledge_completed_carries_the_campaign(
@@ -84,7 +112,7 @@ def test_a_payment_that_does_not_settle_the_pledge_is_refused(
     donations_table: str, payment: dict[str, Any]
 ) -> None:
     pledge_id = create_pledge().data["pledgeId"]
-    task("donations.mark-payment-initiated", pledgeId=pledge_id)
+    task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
 
     with pytest.raises(PaymentDoesNotMatchPledge):
         task("donations.confirm-pledge", pledgeId=pledge_id, campaign=CAMPAIGN, payment=payment)
@@ -105,7 +133,7 @@ def test_confirming_a_pledge_that_never_awaited_payment_is_an_invalid_transition
 def test_failing_a_pledge_records_the_reason_once(donations_table: str, marked: bool) -> None:
     pledge_id = create_pledge().data["pledgeId"]
     if marked:
-        task("donations.mark-payment-initiated", pledgeId=pledge_id)
+        task("donations.await-payment", pledgeId=pledge_id, taskToken="token-1")
 
     task("donations.fail-pledge", pledgeId=pledge_id, reason="payment_timeout")
     task("donations.fail-pledge", pledgeId=pledge_id, reason="payment_timeout")
@@ -153,7 +181,7 @@ def test_completed_sums_count_completed_pledges_net_of_refunds_by_campaign_and_i
     create_pledge()  # pending: not counted
     complete(first)
     complete(second, payment_id="pay-2", amount=50_000)
-    task("donations.mark-payment-initiated", pledgeId=other)
+    task("donations.await-payment", pledgeId=other, taskToken="token-1")
     usd = {"paymentId": "pay-3", "status": "completed", "amount": 700, "currency": "USD"}
     task("donations.confirm-pledge", pledgeId=other, campaign={**CAMPAIGN, "campaignId": "c-2"}, payment=usd)
     items, _ = service.refund_items(refunded(first, 30_000, 30_000))

@@ -1,36 +1,38 @@
 """Campaigns' inbox: pledge totals (raised, donations, donors; goal reached once) and the people
 projection (names and birthdays) that birthday pots are made from.
 
-Every effect commits with the processed marker (harambee.consumer.apply_once). Totals are written
-with a version check, so two pledges for one campaign in parallel never lose an increment: the
-loser re-reads and retries. `campaign.goal_reached` is emitted in the same transaction that first
-records raised >= goal, and `goalReachedAt` is never cleared, so it is emitted once per campaign.
+Every effect commits with the processed marker (harambee.consumer.apply_once). A pledge event turns
+the pledge's record into its new state and ADDs the difference to the campaign's totals in the same
+transaction; the record's version condition (not one on the hot totals item) makes the difference
+apply once, so any number of pledges to one campaign commit side by side. The goal is then reached
+by its own conditional update (`attribute_not_exists(goalReachedAt) AND raisedAmount >= goal`),
+which carries `campaign.goal_reached` in its transaction: emitted once per campaign.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from campaigns import repository, service
 from campaigns.domain.campaign import Campaign
+from campaigns.domain.tally import PledgeTally, joined_or_left, share_of
 from campaigns.repository import Person, Totals
 from harambee.consumer import EventConsumer, apply_once
 from harambee.events import DomainEvent, InvalidEvent
 from harambee.observability import logger
-from harambee.outbox import TransactionContended, TransactItem, WriteConflict, outbox_put
+from harambee.outbox import TransactionContended, TransactItem, WriteConflict, outbox_put, transact_write
 
 CONSUMER = "campaigns"
 # Optimistic retries before the message goes back to the queue (and, much later, to the DLQ).
 MAX_ATTEMPTS = 5
 
 
-def _amount(data: dict[str, Any], field: str) -> int:
-    value = data.get(field)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise InvalidEvent(f"`{field}` must be a positive integer of minor units", details={field: value})
-    return value
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 def _campaign_for(event: DomainEvent) -> tuple[Campaign, Totals]:
@@ -50,56 +52,72 @@ def _campaign_for(event: DomainEvent) -> tuple[Campaign, Totals]:
 
 def _apply_with_retries(event: DomainEvent, attempt: Any) -> None:
     """Run `attempt()` (which reads, then returns TransactItems) until its writes commit once."""
-    for _ in range(MAX_ATTEMPTS):
+    for tries in range(MAX_ATTEMPTS):
         try:
             apply_once(event, CONSUMER, attempt())
             return
-        except (WriteConflict, TransactionContended):
-            logger.info("Totals changed meanwhile; retrying", extra={"eventId": event.event_id})
-    raise TransactionContended("Campaign totals stayed contended; the message will be retried")
+        except WriteConflict:
+            logger.info("Read state changed meanwhile; retrying", extra={"eventId": event.event_id})
+        except TransactionContended:
+            _back_off(tries)
+    raise TransactionContended("The writes stayed contended; the message will be retried")
 
 
-def pledge_completed(event: DomainEvent) -> None:
-    amount = _amount(event.data, "amount")
-    donor = str(event.data.get("donorId") or event.data.get("donorEmail") or event.data.get("pledgeId") or "")
+def pledge_changed(event: DomainEvent) -> None:
+    """pledge.completed and pledge.refunded: move the totals by the pledge's change, in any order."""
+    incoming = PledgeTally.from_event(event.data)
+    _campaign_for(event)  # an unknown campaign or a foreign currency fails before anything is read
 
     def attempt() -> list[TransactItem]:
-        campaign, totals = _campaign_for(event)
-        new_donor = bool(donor) and not repository.donor_known(campaign.campaign_id, donor)
-        after = replace(
-            totals,
-            raised=totals.raised + amount,
-            donations=totals.donations + 1,
-            donors=totals.donors + int(new_donor),
-        )
-        items: list[TransactItem] = []
-        goal = campaign.goal_amount
-        if goal is not None and totals.goal_reached_at is None and after.raised >= goal:
-            after = replace(after, goal_reached_at=datetime.now(UTC).isoformat(timespec="milliseconds"))
-            items.append(outbox_put(service.goal_reached_event(campaign, after)))
-        items.append(repository.put_totals(campaign.campaign_id, totals, after))
-        if new_donor:
-            items.append(repository.put_new_donor(campaign.campaign_id, donor))
+        before = repository.find_pledge(incoming.pledge_id)
+        if before is not None and before.campaign_id != incoming.campaign_id:
+            raise InvalidEvent(
+                f"{event.event_type} moves a pledge to another campaign",
+                details={"pledgeId": incoming.pledge_id, "campaignId": incoming.campaign_id},
+            )
+        after = incoming if before is None else before.merged_with(incoming)
+        if after == before:
+            return []  # a completion after its refund, or an older refund: only the marker
+        change = after.share().minus(share_of(before))
+        items = [repository.put_pledge(before, after)]
+        donors = 0
+        if change.donations:
+            active = repository.donor_active(after.campaign_id, after.donor)
+            items.append(
+                repository.put_donor(after.campaign_id, after.donor, active, (active or 0) + change.donations)
+            )
+            donors = joined_or_left(active or 0, change.donations)
+        if change.raised or change.donations or donors:
+            items.append(repository.add_to_totals(after.campaign_id, change, donors))
         return items
 
     _apply_with_retries(event, attempt)
+    # Also on a redelivery: a crash after the totals committed must not lose the goal.
+    reach_goal_if_due(incoming.campaign_id)
 
 
-def pledge_refunded(event: DomainEvent) -> None:
-    """A refund lowers what was raised (never below zero) but never takes back a reached goal."""
-    refund = _amount(event.data, "refundAmount")
-    fully = bool(event.data.get("fullyRefunded"))
-
-    def attempt() -> list[TransactItem]:
-        campaign, totals = _campaign_for(event)
-        after = replace(
-            totals,
-            raised=max(0, totals.raised - refund),
-            donations=max(0, totals.donations - 1) if fully else totals.donations,
-        )
-        return [repository.put_totals(campaign.campaign_id, totals, after)]
-
-    _apply_with_retries(event, attempt)
+def reach_goal_if_due(campaign_id: str) -> bool:
+    """Stamp the goal reached and emit `campaign.goal_reached` if raised >= goal; True when it did."""
+    for tries in range(MAX_ATTEMPTS):
+        campaign, totals = repository.find_with_totals(campaign_id)
+        goal = campaign.goal_amount if campaign else None
+        if campaign is None or goal is None or totals.goal_reached_at or totals.raised < goal:
+            return False
+        reached = replace(totals, goal_reached_at=datetime.now(UTC).isoformat(timespec="milliseconds"))
+        try:
+            transact_write(
+                [
+                    repository.campaign_unchanged(campaign),
+                    repository.reach_goal(campaign_id, goal, str(reached.goal_reached_at)),
+                    outbox_put(service.goal_reached_event(campaign, reached)),
+                ]
+            )
+            return True
+        except WriteConflict:
+            continue  # reached by someone else, refunded below, or the goal edited: read again
+        except TransactionContended:
+            _back_off(tries)
+    raise TransactionContended("Could not record the goal reached; the message will be retried")
 
 
 # ------------------------------------------------------------------ people and birthdays
@@ -166,8 +184,8 @@ def account_deleted(event: DomainEvent) -> None:
 consumer = EventConsumer(
     CONSUMER,
     {
-        "pledge.completed": pledge_completed,
-        "pledge.refunded": pledge_refunded,
+        "pledge.completed": pledge_changed,
+        "pledge.refunded": pledge_changed,
         "profile.birthdate_changed": birthdate_changed,
         "account.registered": account_registered,
         "account.deleted": account_deleted,

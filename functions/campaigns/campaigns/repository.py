@@ -3,7 +3,10 @@
 Access patterns (pk / sk; indexes):
   campaign by id (+ totals)    CAMPAIGN#<id> / CAMPAIGN (document JSON, version) and / TOTALS
                                (raisedAmount, donationCount, donorCount, goalReachedAt): one Query
-  a donor of a campaign        DONOR#<campaignId>#<donorKey> / DONOR (counts each donor once)
+  what a pledge counts for     PLEDGE#<pledgeId> / PLEDGE (amount, refundedAmount, fullyRefunded,
+                               donor, version): the totals move by the difference of its share
+  a donor of a campaign        DONOR#<campaignId>#<donorKey> / DONOR (activeDonations: the donor
+                               counts while it is above zero)
   one pot per user and year    POTYEAR#<userId>#<year> / POTYEAR (put-if-absent, holds the pot id)
   public listing               LISTED#<status> and LISTED#<status>#<type> / <createdAt>#<id>
   search                       WORD#<word> / <createdAt>#<id> (status, type, all words: filters)
@@ -19,7 +22,6 @@ it, only for publicly listable campaigns; a search queries one word's partition 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
@@ -28,6 +30,7 @@ from typing import Any
 
 from campaigns.domain.campaign import Campaign, CampaignStatus, CampaignType
 from campaigns.domain.search import campaign_words
+from campaigns.domain.tally import PledgeTally, Share
 from harambee import aws
 from harambee.outbox import TransactionContended, TransactItem
 from harambee.pagination import InvalidCursor, PageRequest, encode_cursor
@@ -367,13 +370,12 @@ def active_ending(*, before: date | None = None, between: tuple[date, date] | No
 
 @dataclass
 class Totals:
-    """What completed pledges added up to; `goal_reached_at` is set once, never cleared."""
+    """What counted pledges add up to; `goal_reached_at` is set once, never cleared."""
 
     raised: int = 0
     donations: int = 0
     donors: int = 0
     goal_reached_at: str | None = None
-    version: int = 0
 
     @classmethod
     def of(cls, item: Item) -> Totals:
@@ -382,7 +384,6 @@ class Totals:
             donations=int(item.get("donationCount", {}).get("N", "0")),
             donors=int(item.get("donorCount", {}).get("N", "0")),
             goal_reached_at=item.get("goalReachedAt", {}).get("S"),
-            version=int(item.get("version", {}).get("N", "0")),
         )
 
     def as_view(self) -> dict[str, Any]:
@@ -394,55 +395,130 @@ class Totals:
         }
 
 
+def totals_key(campaign_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": _s(campaign_pk(campaign_id)), "sk": _s(TOTALS_SK)}
+
+
 def find_totals(campaign_id: str) -> Totals:
-    found = aws.dynamodb().get_item(
-        TableName=_table(),
-        Key={"pk": _s(campaign_pk(campaign_id)), "sk": _s(TOTALS_SK)},
-        ConsistentRead=True,
-    )
+    found = aws.dynamodb().get_item(TableName=_table(), Key=totals_key(campaign_id), ConsistentRead=True)
     item = found.get("Item")
     return Totals.of(item) if item else Totals()
 
 
-def put_totals(campaign_id: str, before: Totals, after: Totals) -> TransactItem:
-    """Write `after` only if the totals are still as read (version), so concurrent pledges retry."""
-    item: Item = {
-        "pk": _s(campaign_pk(campaign_id)),
-        "sk": _s(TOTALS_SK),
-        "raisedAmount": _n(after.raised),
-        "donationCount": _n(after.donations),
-        "donorCount": _n(after.donors),
-        "version": _n(before.version + 1),
+def add_to_totals(campaign_id: str, change: Share, donors: int) -> TransactItem:
+    """ADD the difference, unconditionally: many pledges to one campaign never wait on each other.
+
+    Exactly-once comes from the pledge's own record and the event's marker in the same transaction.
+    """
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": totals_key(campaign_id),
+            "UpdateExpression": "ADD raisedAmount :raised, donationCount :donations, donorCount :donors",
+            "ExpressionAttributeValues": {
+                ":raised": _n(change.raised),
+                ":donations": _n(change.donations),
+                ":donors": _n(donors),
+            },
+        }
     }
-    if after.goal_reached_at:
-        item["goalReachedAt"] = _s(after.goal_reached_at)
-    condition = "attribute_not_exists(pk)" if before.version == 0 else "version = :read"
-    put: Item = {"TableName": _table(), "Item": item, "ConditionExpression": condition}
-    if before.version:
+
+
+def reach_goal(campaign_id: str, goal: int, at: str) -> TransactItem:
+    """Stamp `goalReachedAt` once, only while raised >= goal: the goal_reached event rides with it."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": totals_key(campaign_id),
+            "UpdateExpression": "SET goalReachedAt = :at",
+            "ConditionExpression": "attribute_not_exists(goalReachedAt) AND raisedAmount >= :goal",
+            "ExpressionAttributeValues": {":at": _s(at), ":goal": _n(goal)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def campaign_unchanged(campaign: Campaign) -> TransactItem:
+    """Holds only while the campaign is still the version read (its goal was not edited meanwhile)."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table(),
+            "Key": {"pk": _s(campaign_pk(campaign.campaign_id)), "sk": _s(CAMPAIGN_SK)},
+            "ConditionExpression": "version = :read",
+            "ExpressionAttributeValues": {":read": _n(campaign.version)},
+        }
+    }
+
+
+def pledge_key(pledge_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": _s(f"PLEDGE#{pledge_id}"), "sk": _s("PLEDGE")}
+
+
+def find_pledge(pledge_id: str) -> PledgeTally | None:
+    found = aws.dynamodb().get_item(TableName=_table(), Key=pledge_key(pledge_id), ConsistentRead=True)
+    item = found.get("Item")
+    if not item:
+        return None
+    return PledgeTally(
+        pledge_id=pledge_id,
+        campaign_id=item["campaignId"]["S"],
+        donor=item["donor"]["S"],
+        amount=int(item["amount"]["N"]),
+        refunded=int(item["refundedAmount"]["N"]),
+        fully_refunded=item["fullyRefunded"]["BOOL"],
+        version=int(item["version"]["N"]),
+    )
+
+
+def put_pledge(before: PledgeTally | None, after: PledgeTally) -> TransactItem:
+    """Save the pledge's record only if it is still as read, so its difference is applied once."""
+    put: Item = {
+        "TableName": _table(),
+        "Item": {
+            **pledge_key(after.pledge_id),
+            "campaignId": _s(after.campaign_id),
+            "donor": _s(after.donor),
+            "amount": _n(after.amount),
+            "refundedAmount": _n(after.refunded),
+            "fullyRefunded": {"BOOL": after.fully_refunded},
+            "version": _n(before.version + 1 if before else 1),
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if before is None:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put["ConditionExpression"] = "version = :read"
         put["ExpressionAttributeValues"] = {":read": _n(before.version)}
     return {"Put": put}
 
 
 def donor_key(campaign_id: str, donor: str) -> dict[str, dict[str, str]]:
-    digest = hashlib.sha256(donor.casefold().encode()).hexdigest()[:32]
-    return {"pk": _s(f"DONOR#{campaign_id}#{digest}"), "sk": _s("DONOR")}
+    return {"pk": _s(f"DONOR#{campaign_id}#{donor}"), "sk": _s("DONOR")}
 
 
-def donor_known(campaign_id: str, donor: str) -> bool:
+def donor_active(campaign_id: str, donor: str) -> int | None:
+    """The donor's donations to the campaign that still count (None: never gave to it)."""
     found = aws.dynamodb().get_item(
         TableName=_table(), Key=donor_key(campaign_id, donor), ConsistentRead=True
     )
-    return "Item" in found
+    count = found.get("Item", {}).get("activeDonations")
+    return int(count["N"]) if count else None
 
 
-def put_new_donor(campaign_id: str, donor: str) -> TransactItem:
-    return {
-        "Put": {
-            "TableName": _table(),
-            "Item": donor_key(campaign_id, donor),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
+def put_donor(campaign_id: str, donor: str, before: int | None, after: int) -> TransactItem:
+    """The donor's count, if still as read: two pledges of one donor cannot both (un)count them."""
+    put: Item = {
+        "TableName": _table(),
+        "Item": {**donor_key(campaign_id, donor), "activeDonations": _n(after)},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
+    if before is None:
+        put["ConditionExpression"] = "attribute_not_exists(activeDonations)"
+    else:
+        put["ConditionExpression"] = "activeDonations = :read"
+        put["ExpressionAttributeValues"] = {":read": _n(before)}
+    return {"Put": put}
 
 
 # ------------------------------------------------------------------ one pot per user and year

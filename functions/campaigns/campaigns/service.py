@@ -237,8 +237,14 @@ def _changed(before: Campaign, after: Campaign, audit: Audit, action: str) -> Ca
     ):
         return _save(before, after, updated)
     reached = replace(totals, goal_reached_at=_now().isoformat(timespec="milliseconds"))
-    also = [repository.put_totals(after.campaign_id, totals, reached)]
-    return _save(before, after, updated, lambda saved: goal_reached_event(saved, reached), also=also)
+    also = [repository.reach_goal(after.campaign_id, goal, str(reached.goal_reached_at))]
+    try:
+        return _save(before, after, updated, lambda saved: goal_reached_event(saved, reached), also=also)
+    except WriteConflict as conflict:
+        if not conflict.failed_on(repository.campaign_pk(after.campaign_id), repository.TOTALS_SK):
+            raise
+        # A pledge reached it first, or a refund took raised below the new goal: the edit still stands.
+        return _save(before, after, updated)
 
 
 def goal_reached_event(campaign: Campaign, totals: Totals) -> DomainEvent:

@@ -106,7 +106,13 @@ def test_expiry_moves_campaigns_past_their_end_date_with_the_final_totals(campai
             DomainEvent(
                 event_type="pledge.completed",
                 source="harambee.donations",
-                data={"campaignId": ended.campaign_id, "amount": 9_000, "currency": "BDT", "donorId": "u-d"},
+                data={
+                    "pledgeId": "pl-last",
+                    "campaignId": ended.campaign_id,
+                    "amount": 9_000,
+                    "currency": "BDT",
+                    "donorId": "u-d",
+                },
             )
         )
     )

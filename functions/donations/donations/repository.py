@@ -6,6 +6,11 @@ Access patterns (pk / sk; indexes):
   a campaign's completed ones   gsi2: CAMPAIGN#<campaignId>#COMPLETED / <completedAt>#<id>
                                 (sparse: only completed pledges; a fully refunded one leaves it)
   completed sums, all campaigns Scan of the sparse gsi2 (ops task only, paginated, never a request path)
+
+gsi1 projects KEYS_ONLY and gsi2 INCLUDE campaignId, currency, netAmount (what the sums read): a
+pledge's updates change its document, which no index holds, so they write no index entry; the lists
+read a page of keys, then the pledges with one BatchGetItem. The document leaves out fields still at
+their defaults, to keep a completed pledge's item near 1 KB.
   outbox rows                   OUTBOX#<eventId> / OUTBOX (kernel), processed markers PROCESSED#<eventId>
 """
 
@@ -16,12 +21,13 @@ from typing import Any
 
 from donations.domain.pledge import Pledge, PledgeStatus
 from harambee import aws
-from harambee.outbox import TransactItem
+from harambee.outbox import TransactionContended, TransactItem
 from harambee.pagination import PageRequest, encode_cursor
 from harambee.settings import platform_settings
 
 Item = dict[str, Any]
 PLEDGE_SK = "PLEDGE"
+BATCH_ATTEMPTS = 8
 
 
 def _table() -> str:
@@ -44,7 +50,7 @@ def pledge_item(pledge: Pledge) -> Item:
     item: Item = {
         "pk": _s(pledge_pk(pledge.pledge_id)),
         "sk": _s(PLEDGE_SK),
-        "document": _s(pledge.model_dump_json(by_alias=True)),
+        "document": _s(pledge.model_dump_json(by_alias=True, exclude_defaults=True)),
         "version": {"N": str(pledge.version)},
         "status": _s(str(pledge.status)),
         "campaignId": _s(pledge.campaign_id),
@@ -142,7 +148,29 @@ def _page(index: str, partition: str, page: PageRequest) -> tuple[list[Pledge], 
     if len(items) > page.limit:
         last_kept = kept[-1]
         cursor = encode_cursor({name: last_kept[name] for name in ("pk", "sk", hash_name, range_name)})
-    return [_pledge_of(item) for item in kept], cursor
+    return _batch_get_pledges(kept), cursor
+
+
+def _batch_get_pledges(keys: list[Item]) -> list[Pledge]:
+    """The pledges for at most 100 index keys, in the keys' order; unprocessed keys are asked again."""
+    import time
+
+    wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
+    found: dict[str, Pledge] = {}
+    pending: list[Item] = wanted
+    for attempt in range(BATCH_ATTEMPTS):
+        if not pending:
+            break
+        response = aws.dynamodb().batch_get_item(RequestItems={_table(): {"Keys": pending}})
+        for item in response.get("Responses", {}).get(_table(), []):
+            found[item["pk"]["S"]] = _pledge_of(item)
+        unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
+        pending = list(unprocessed.get(_table(), {}).get("Keys", []))
+        if pending:
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    if pending:
+        raise TransactionContended("DynamoDB kept some pledges of this page unprocessed; try again")
+    return [found[key["pk"]["S"]] for key in wanted if key["pk"]["S"] in found]
 
 
 def pledges_of_donor(user_id: str, page: PageRequest) -> tuple[list[Pledge], str | None]:

@@ -18,7 +18,6 @@ from pydantic.alias_generators import to_camel
 from harambee.errors import DomainError
 from harambee.money import Money
 from harambee.observability import logger
-from harambee.outbox import WriteConflict, transact_write
 from payments import repository, service
 from payments.domain.payment import FAILABLE, REFUNDABLE, Payable, PayableKind, Signal
 from payments.models import started_view
@@ -70,10 +69,8 @@ def initiate_pledge(task: dict[str, Any]) -> dict[str, Any]:
             owner_id=request.pledge.donor_id,
             campaign_id=request.pledge.campaign_id,
         )
-        try:
-            transact_write([repository.payable_upsert(payable)])
-        except WriteConflict as conflict:
-            raise PayableMismatch("This pledge is known with another amount or currency") from conflict
+        if not repository.record_payable(payable):
+            raise PayableMismatch("This pledge is known with another amount or currency")
         initiated = service.initiate(
             PayableKind.PLEDGE, payable.payable_id, request.provider, request.method, None, vouched=True
         )

@@ -190,6 +190,19 @@ def payable_upsert(payable: Payable) -> TransactItem:
     }
 
 
+def record_payable(payable: Payable) -> bool:
+    """`payable_upsert` on its own (one item, no event: no transaction); False when it disagrees."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.dynamodb().update_item(**payable_upsert(payable)["Update"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def find_payable(kind: PayableKind, payable_id: str) -> tuple[Payable, str | None] | None:
     """The payable and the id of its active (not failed) payment, if any."""
     found = aws.dynamodb().get_item(

@@ -137,5 +137,10 @@ def refunded(
 def pledge_item(table: str, pledge_id: str) -> dict[str, Any]:
     item = harness.get_item(table, f"PLEDGE#{pledge_id}", "PLEDGE")
     assert item is not None
-    document: dict[str, Any] = json.loads(item["document"]["S"])
+    # The stored document leaves defaults out; the model puts them back, as the service reads it.
+    from donations.domain.pledge import Pledge
+
+    document: dict[str, Any] = Pledge.model_validate_json(item["document"]["S"]).model_dump(
+        mode="json", by_alias=True
+    )
     return document

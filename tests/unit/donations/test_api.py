@@ -172,3 +172,38 @@ def test_a_campaigns_public_list_shows_completed_pledges_only_with_hidden_names_
     assert (by_id[shown]["donorName"], by_id[hidden]["donorName"]) == ("Rahim", None)
     assert all("donorEmail" not in pledge and "donorId" not in pledge for pledge in reply.data)
     assert call("GET", "/api/pledges/campaign/c-1", query={"next": "garbage"}).status == 400
+
+
+def test_the_lists_read_keys_from_the_indexes_and_answer_whole_pledges_in_order(donations_table: str) -> None:
+    # Given three completed pledges of one donor (gsi1 projects keys, gsi2 keys and the sums' fields)
+    ids = [create_pledge(donorName=f"Donor {n}", amount=1_000 * (n + 1)).data["pledgeId"] for n in range(3)]
+    for n, pledge_id in enumerate(ids):
+        complete(pledge_id, payment_id=f"pay-{n}", amount=1_000 * (n + 1))
+    donor_rows = harness.aws.dynamodb().query(
+        TableName=donations_table,
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :donor",
+        ExpressionAttributeValues={":donor": {"S": "DONOR#u-donor"}},
+    )["Items"]
+    assert {frozenset(row) for row in donor_rows} == {frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})}
+    campaign_rows = harness.aws.dynamodb().query(
+        TableName=donations_table,
+        IndexName="gsi2",
+        KeyConditionExpression="gsi2pk = :campaign",
+        ExpressionAttributeValues={":campaign": {"S": "CAMPAIGN#c-1#COMPLETED"}},
+    )["Items"]
+    assert {frozenset(row) for row in campaign_rows} == {
+        frozenset({"pk", "sk", "gsi2pk", "gsi2sk", "campaignId", "currency", "netAmount"})
+    }
+
+    # When the donor and the public list them
+    mine = call("GET", "/api/pledges/user/u-donor", caller=DONOR).data
+    public = call("GET", "/api/pledges/campaign/c-1").data
+
+    # Then each row is the whole pledge, newest first
+    for listed in (mine, public):
+        assert [pledge["pledgeId"] for pledge in listed] == ids[::-1]
+        assert [pledge["amount"] for pledge in listed] == [3_000, 2_000, 1_000]
+    assert {pledge["status"] for pledge in mine} == {"completed"}
+    assert [pledge["donorName"] for pledge in public] == ["Donor 2", "Donor 1", "Donor 0"]
+    assert all(pledge["paymentId"] == f"pay-{2 - n}" for n, pledge in enumerate(mine))

@@ -12,6 +12,7 @@ from harambee.errors import Forbidden, NotFound
 from harambee.http import create_app, ok
 from harambee.pagination import Page, Pagination
 from query import repository
+from query.domain.campaign import may_read
 from query.models import DonationView, RankedCampaignView, TotalsView, platform_view, statistics_view
 from query.settings import query_settings
 
@@ -26,10 +27,18 @@ class CampaignNotFound(NotFound):
 
 
 def _visible(campaign_id: str, campaign: dict[str, Any] | None, caller: Caller | None) -> None:
-    """A private pot's figures are its celebrant's (and admins'); to anyone else it does not exist."""
-    visibility = ((campaign or {}).get("visibility") or {}).get("S")
-    owner = ((campaign or {}).get("ownerId") or {}).get("S")
-    if visibility == "private" and not (caller is not None and owner and caller.can_access(owner)):
+    """The donor list and totals of a campaign that is not public are its owner's and admins'; to
+    anyone else it does not exist (404), as on the campaign's own page."""
+    shown = campaign or {}
+    allowed = may_read(
+        visibility=(shown.get("visibility") or {}).get("S"),
+        status=(shown.get("status") or {}).get("S"),
+        deleted=repository.is_deleted(shown),
+        owner_id=(shown.get("ownerId") or {}).get("S"),
+        viewer_id=caller.user_id if caller else None,
+        is_admin=caller.is_admin if caller else False,
+    )
+    if not allowed:
         raise CampaignNotFound(f"No campaign {campaign_id!r}")
 
 

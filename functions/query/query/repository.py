@@ -343,6 +343,16 @@ def snapshot_at(item: Item | None) -> str | None:
     return _str(item or {}, "snapshotAt")
 
 
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    return _n(value) if isinstance(value, int) else _s(str(value))
+
+
+def is_deleted(campaign: Item | None) -> bool:
+    return bool((campaign or {}).get("deleted", {}).get("BOOL", False))
+
+
 def put_snapshot(snapshot: CampaignSnapshot, read_snapshot_at: str | None) -> TransactItem:
     """SET the snapshot's fields (an Update: the rank fields on the same item stay), newest wins."""
     fields: dict[str, Any] = {
@@ -352,6 +362,7 @@ def put_snapshot(snapshot: CampaignSnapshot, read_snapshot_at: str | None) -> Tr
         "campaignType": snapshot.type,
         "status": snapshot.status,
         "visibility": snapshot.visibility,
+        "deleted": snapshot.deleted,
         "goalAmount": snapshot.goal_amount,
         "currency": snapshot.currency,
         "endDate": snapshot.end_date,
@@ -359,10 +370,7 @@ def put_snapshot(snapshot: CampaignSnapshot, read_snapshot_at: str | None) -> Tr
     }
     present = {name: value for name, value in fields.items() if value is not None}
     names = {f"#f{index}": name for index, name in enumerate(present)}
-    values: dict[str, Any] = {
-        f":f{index}": _n(value) if isinstance(value, int) else _s(str(value))
-        for index, value in enumerate(present.values())
-    }
+    values: dict[str, Any] = {f":f{index}": _attribute(value) for index, value in enumerate(present.values())}
     assignments = ", ".join(f"#f{index} = :f{index}" for index in range(len(present)))
     update: dict[str, Any] = {
         "TableName": _table(),
@@ -401,7 +409,8 @@ def refresh_rank(totals: CampaignTotals) -> bool:
     currency = totals.currency
     wanted = (
         (f"TOP#{currency}", rank_sort_key(totals.raised, totals.campaign_id))
-        if currency and is_ranked(_str(campaign, "status"), _str(campaign, "visibility"))
+        if currency
+        and is_ranked(_str(campaign, "status"), _str(campaign, "visibility"), is_deleted(campaign))
         else None
     )
     stored = (_str(campaign, "gsi3pk"), _str(campaign, "gsi3sk"))

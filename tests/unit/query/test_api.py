@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.unit.query.conftest import (
     ADMIN,
     DONOR,
     OTHER,
     OWNER,
+    T0,
     campaign_event,
     completed,
     deliver,
@@ -46,7 +49,12 @@ def test_history_is_newest_first_paged_and_never_shows_a_hidden_name_or_an_email
 
 
 def test_a_cursor_from_another_campaign_or_a_made_up_one_is_400(query_table: str) -> None:
-    assert deliver(campaign_event("c-1"), *[completed(f"pl-{n}", minutes=n) for n in range(3)]) == OK
+    assert (
+        deliver(
+            campaign_event("c-1"), campaign_event("c-2"), *[completed(f"pl-{n}", minutes=n) for n in range(3)]
+        )
+        == OK
+    )
     cursor = get("/api/query/campaigns/c-1/donations", query={"limit": "1"}).pagination["next"]
     other = get("/api/query/campaigns/c-2/donations", query={"next": cursor})
     assert (other.status, other.error["code"]) == (400, "INVALID_CURSOR")
@@ -135,3 +143,75 @@ def test_platform_statistics_start_at_zero(query_table: str) -> None:
         "totalCampaigns": 0,
         "activeCampaigns": 0,
     }
+
+
+def _readers(path: str) -> dict[str, int]:
+    return {name: get(path, caller=who).status for name, who in READERS.items()}
+
+
+READERS = {"anonymous": None, "other": OTHER, "owner": OWNER, "admin": ADMIN}
+ROUTES = ("/api/query/campaigns/{id}/totals", "/api/query/campaigns/{id}/donations")
+OWNER_AND_ADMIN = {"anonymous": 404, "other": 404, "owner": 200, "admin": 200}
+EVERYONE = dict.fromkeys(READERS, 200)
+
+
+def test_an_unlisted_pots_donors_and_totals_are_its_celebrants_and_admins_only(query_table: str) -> None:
+    # Given an unlisted pot (its share link opens the pot page in campaigns, not the donor list)
+    assert deliver(campaign_event("pot-1", visibility="unlisted"), completed("pl-1", "pot-1")) == OK
+    for route in ROUTES:
+        assert _readers(route.format(id="pot-1")) == OWNER_AND_ADMIN, route
+
+
+def test_a_visibility_change_opens_or_closes_the_donor_list_and_a_late_older_one_is_ignored(
+    query_table: str,
+) -> None:
+    assert deliver(campaign_event("pot-1", visibility="private"), completed("pl-1", "pot-1")) == OK
+    public = campaign_event(
+        "pot-1", event_type="campaign.updated", visibility="public", at=T0 + timedelta(hours=1)
+    )
+    unlisted = campaign_event(
+        "pot-1", event_type="campaign.updated", visibility="unlisted", at=T0 + timedelta(hours=2)
+    )
+    # When the celebrant makes the pot public, everyone may read its donors
+    assert deliver(public) == OK
+    for route in ROUTES:
+        assert _readers(route.format(id="pot-1")) == EVERYONE, route
+    # When they make it unlisted again, and the older "public" update is redelivered late
+    assert deliver(unlisted) == OK
+    assert deliver(public) == OK
+    for route in ROUTES:
+        assert _readers(route.format(id="pot-1")) == OWNER_AND_ADMIN, route
+
+
+def test_a_draft_is_its_owners_a_deleted_campaign_only_admins(query_table: str) -> None:
+    deleted = campaign_event("c-gone", event_type="campaign.status_changed", status="cancelled", deleted=True)
+    assert deliver(campaign_event("c-draft", status="draft"), deleted) == OK
+    for route in ROUTES:
+        assert _readers(route.format(id="c-draft")) == OWNER_AND_ADMIN, route
+        assert _readers(route.format(id="c-gone")) == {**OWNER_AND_ADMIN, "owner": 404}, route
+
+
+def test_pledges_before_the_campaign_is_known_are_shown_to_admins_until_its_snapshot_arrives(
+    query_table: str,
+) -> None:
+    assert deliver(completed("pl-1", "c-early")) == OK
+    for route in ROUTES:
+        # Nobody knows yet whether it is a private pot: closed to all but admins
+        assert _readers(route.format(id="c-early")) == {**OWNER_AND_ADMIN, "owner": 404}, route
+    assert deliver(campaign_event("c-early")) == OK
+    for route in ROUTES:
+        assert _readers(route.format(id="c-early")) == EVERYONE, route
+
+
+def test_a_campaign_deleted_by_an_admin_leaves_the_top_campaigns(query_table: str) -> None:
+    assert deliver(campaign_event("c-1", status="completed"), completed("pl-1", "c-1", amount=5_000)) == OK
+    assert [c["campaignId"] for c in get("/api/query/campaigns/top").data] == ["c-1"]
+    removed = campaign_event(
+        "c-1",
+        event_type="campaign.status_changed",
+        status="completed",
+        deleted=True,
+        at=T0 + timedelta(hours=1),
+    )
+    assert deliver(removed) == OK
+    assert get("/api/query/campaigns/top").data == []

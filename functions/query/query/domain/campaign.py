@@ -25,6 +25,7 @@ class CampaignSnapshot(BaseModel):
     type: str | None = None
     status: str | None = None
     visibility: str = "public"
+    deleted: bool = False
     goal_amount: int | None = Field(None, ge=0)
     currency: str | None = None
     end_date: str | None = None
@@ -40,6 +41,7 @@ class CampaignSnapshot(BaseModel):
                 type=data.get("type"),
                 status=data.get("status"),
                 visibility=data.get("visibility") or "public",
+                deleted=bool(data.get("deleted", False)),
                 goal_amount=data.get("goalAmount"),
                 currency=str(data["currency"]).upper() if data.get("currency") else None,
                 end_date=data.get("endDate"),
@@ -53,5 +55,27 @@ class CampaignSnapshot(BaseModel):
         return self.status == ACTIVE_STATUS
 
 
-def is_ranked(status: str | None, visibility: str | None) -> bool:
-    return visibility == "public" and status in RANKED_STATUSES
+def is_ranked(status: str | None, visibility: str | None, deleted: bool = False) -> bool:
+    return visibility == "public" and status in RANKED_STATUSES and not deleted
+
+
+def is_public(visibility: str | None, status: str | None, deleted: bool) -> bool:
+    """Whether anyone may read the campaign's donor list and totals (an unknown campaign is not)."""
+    return visibility == "public" and status not in (None, "draft") and not deleted
+
+
+def may_read(
+    *,
+    visibility: str | None,
+    status: str | None,
+    deleted: bool,
+    owner_id: str | None,
+    viewer_id: str | None,
+    is_admin: bool,
+) -> bool:
+    """As the campaign page: a pot that is not public (unlisted or private), a draft or an unknown
+    campaign is its owner's and admins'; a deleted one admins' only. A share link opens the pot
+    page in campaigns, never its donor list here."""
+    if is_admin or is_public(visibility, status, deleted):
+        return True
+    return not deleted and viewer_id is not None and owner_id is not None and viewer_id == owner_id

@@ -9,6 +9,10 @@ RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 # GET totals cost at these counts of completed donations (benchmarks/totals.py; 100,000 takes ~40 min).
 TOTALS_DONATIONS ?= 1000,100000
+# The giving path (benchmarks/giving.py): donations measured for cost, then the concurrent load.
+COST_DONATIONS ?= 20
+LOAD_DONATIONS ?= 1000
+LOAD_CLIENTS ?= 50
 
 .PHONY: help sync dev test lint typecheck cfn-lint pytest bench format openapi layer-requirements
 
@@ -40,9 +44,10 @@ cfn-lint: ## Lint template.yaml
 pytest: ## The test suite (unit, contract, end-to-end through the local stack)
 	$(RUN) scripts/run-pytest $(PYTEST_ARGS)
 
-bench: sync ## Benchmarks: cold start per function against the FastAPI+Mangum floor; GET totals cost at 1k and 100k donations
+bench: sync ## Benchmarks: cold start; GET totals cost at 1k and 100k donations; cost per donation; 1,000 donations from 50 clients
 	$(RUN) python benchmarks/cold_start.py
 	$(RUN) python benchmarks/totals.py --donations $(TOTALS_DONATIONS)
+	$(RUN) python benchmarks/giving.py --cost-donations $(COST_DONATIONS) --load $(LOAD_DONATIONS) --clients $(LOAD_CLIENTS)
 
 openapi: sync ## Regenerate docs/openapi.json from the FastAPI apps and template.yaml
 	$(RUN) python -m devstack.openapi --write

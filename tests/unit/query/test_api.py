@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.unit.query.conftest import (
     ADMIN,
@@ -17,7 +18,7 @@ from tests.unit.query.conftest import (
     refunded,
 )
 
-OK = {"batchItemFailures": []}
+OK: dict[str, list[Any]] = {"batchItemFailures": []}
 
 
 def test_totals_of_a_campaign_nobody_heard_of_are_404(query_table: str) -> None:

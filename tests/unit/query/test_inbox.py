@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from query.domain.projection import SHARD_COUNT
 from tests.unit.query.conftest import (
     T0,
     campaign_event,
@@ -20,7 +21,7 @@ from tests.unit.query.conftest import (
     totals,
 )
 
-OK = {"batchItemFailures": []}
+OK: dict[str, list[Any]] = {"batchItemFailures": []}
 
 
 def test_a_completed_pledge_shows_in_totals_history_and_statistics(query_table: str) -> None:
@@ -119,7 +120,7 @@ def test_active_campaigns_follow_status_changes(query_table: str) -> None:
 
 
 def test_donors_are_counted_once_however_often_they_give(query_table: str) -> None:
-    anonymous = {"donor": None, "anonymous": True}
+    anonymous: dict[str, Any] = {"donor": None, "anonymous": True}
     assert (
         deliver(
             campaign_event("c-1"),
@@ -187,10 +188,10 @@ def test_a_viral_campaign_spreads_over_shards_and_totals_stay_one_small_query(qu
     for batch in range(4):
         assert deliver(*[completed(f"pl-{batch}-{n}", amount=100, donor=f"u-{n}") for n in range(10)]) == OK
     shards = [item for item in items(query_table, "CAMPAIGN#c-1") if item["sk"]["S"].startswith("SHARD#")]
-    assert len(shards) == repository.SHARD_COUNT
+    assert len(shards) == SHARD_COUNT
     read = repository.campaign_totals("c-1")
     assert (read.raised, read.donations, read.donors) == (4_000, 40, 10)
-    assert read.shards == repository.SHARD_COUNT
+    assert read.shards == SHARD_COUNT
 
 
 def test_a_concurrent_writer_between_read_and_write_makes_the_projection_retry(

@@ -21,7 +21,7 @@ from tests.unit.query.conftest import (
     totals,
 )
 
-OK = {"batchItemFailures": []}
+OK: dict[str, list[Any]] = {"batchItemFailures": []}
 
 
 def _given_some_giving() -> None:

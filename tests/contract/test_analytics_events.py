@@ -130,3 +130,29 @@ def test_an_unreadable_message_fails_alone(analytics_table: str) -> None:
         "batchItemFailures": [{"itemIdentifier": "broken"}, {"itemIdentifier": "no-envelope"}]
     }
     assert _count(analytics_table, "pledge.created", "2026-11-22") == 2
+
+
+def test_a_failed_transaction_reports_its_messages_for_sqs_to_retry(
+    analytics_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from harambee.outbox import transact_write as commit
+
+    throttling = [True]
+
+    def throttled_once(items: list[dict[str, object]], **kwargs: object) -> None:
+        if throttling.pop() if throttling else False:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Tx")
+        commit(items)
+
+    batch = _events(2)
+    monkeypatch.setattr("analytics.repository.transact_write", throttled_once)
+    # Given DynamoDB throttles the batch's transaction
+    response = handler(harness.deliveries(*batch), FakeLambdaContext())
+    # Then both messages go back to SQS, and nothing was counted
+    assert sorted(failure["itemIdentifier"] for failure in response["batchItemFailures"]) == ["b-0", "b-1"]
+    assert _count(analytics_table, "pledge.created", "2026-11-22") is None
+    # and the retry counts them, once
+    assert handler(harness.deliveries(*batch), FakeLambdaContext()) == {"batchItemFailures": []}
+    assert _count(analytics_table, "pledge.created", "2026-11-22") == 2

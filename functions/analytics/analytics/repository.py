@@ -115,17 +115,17 @@ def count_batch_once(events: Sequence[DomainEvent], *, consumer: str, day_of: Da
             try:
                 transact_write(_items(pending, consumer, day_of))
             except WriteConflict as conflict:
-                seen = [
-                    event
+                seen = {
+                    event.event_id
                     for event in pending
                     if conflict.failed_on(f"{PROCESSED_PREFIX}{event.event_id}", consumer)
-                ]
+                }
                 if not seen:
                     logger.exception("Counting transaction refused", extra={"events": len(pending)})
                     outcome.failed.extend(event.event_id for event in pending)
                     break
-                outcome.already_counted.extend(event.event_id for event in seen)
-                pending = [event for event in pending if event not in seen]
+                outcome.already_counted.extend(sorted(seen))
+                pending = [event for event in pending if event.event_id not in seen]
                 continue
             except TransactionContended:
                 if attempt < CONTENDED_ATTEMPTS:

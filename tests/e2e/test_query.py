@@ -178,3 +178,59 @@ def _drained(stack, queue_url: str) -> bool:
         attributes["ApproximateNumberOfMessages"] == "0"
         and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
     )
+
+
+def test_an_unlisted_pots_donors_are_its_celebrants_and_refunds_in_any_order_settle_both_totals(stack):
+    from tests.e2e.test_campaigns import call, register
+
+    _, celebrant = register(stack, "Awa")
+    _, friend = register(stack, "Friend")
+    birthday = (datetime.now(UTC).date() + timedelta(days=20)).isoformat()
+    status, pot = call(stack, "POST", "/api/pots", celebrant, {"birthday": birthday, "goalAmount": 30_000})
+    assert status == 201, pot
+    pot_id, share, currency = (pot["data"][k] for k in ("campaignId", "shareToken", "currency"))
+    refunded_first = {**_pledge("pl-p1", pot_id, 20_000, 1, email="a@example.org"), "currency": currency}
+    kept = {**_pledge("pl-p2", pot_id, 30_000, 2, email="b@example.org"), "currency": currency}
+    refund = {
+        **refunded_first,
+        "refundAmount": 20_000,
+        "refundedAmount": 20_000,
+        "fullyRefunded": True,
+        "reason": "requested_by_donor",
+        "refundedAt": (T0 + timedelta(days=1)).isoformat(),
+    }
+    # Given a full refund committed before its completion, then another donation
+    for event_type, data in (
+        ("pledge.refunded", refund),
+        ("pledge.completed", refunded_first),
+        ("pledge.completed", kept),
+    ):
+        _commit_to_outbox(stack, "DonationsTable", _envelope(event_type, "harambee.donations", data, T0))
+
+    def settled() -> dict[str, Any] | None:
+        status, body = call(stack, "GET", f"/api/pots/{pot_id}", celebrant)
+        shown = body["data"] if status == 200 else {}
+        figures = (shown.get("raisedAmount"), shown.get("donationCount"), shown.get("goalReached"))
+        return shown if figures == (30_000, 1, True) else None
+
+    # Then the pot's own totals count only what was kept, and its goal was reached
+    shown = eventually(settled, timeout=40)
+    assert shown["donorCount"] == 1
+
+    def query_totals(token: str | None, path: str = "totals") -> tuple[int, Any]:
+        return call(stack, "GET", f"/api/query/campaigns/{pot_id}/{path}", token)
+
+    # And the donor list and totals in query are the celebrant's: 404 to others, share link or not
+    def counted_in_query() -> dict[str, Any] | None:
+        status, body = query_totals(celebrant)
+        return body["data"] if status == 200 and body["data"]["raisedAmount"] == 30_000 else None
+
+    owned = eventually(counted_in_query, timeout=40)
+    assert owned["donationCount"] == 1
+    assert query_totals(None)[0] == query_totals(friend)[0] == 404
+    assert query_totals(None, f"donations?token={share}")[0] == 404
+    assert query_totals(celebrant, "donations")[0] == 200
+    # When the celebrant makes the pot public, everyone may read them
+    assert call(stack, "PUT", f"/api/pots/{pot_id}", celebrant, {"visibility": "public"})[0] == 200
+    eventually(lambda: query_totals(None, "donations")[0] == 200 or None, timeout=40)
+    assert query_totals(friend)[0] == 200

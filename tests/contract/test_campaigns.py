@@ -92,6 +92,22 @@ def test_the_pledge_completed_event_counts_once(campaigns: str) -> None:
     assert repository.find_totals("c-3f6b2a10").raised == 150_000
 
 
+def test_a_full_refund_delivered_before_its_completion_leaves_nothing_counted(campaigns: str) -> None:
+    from campaigns import repository
+    from campaigns.handler import handler
+
+    _active_campaign("c-3f6b2a10")
+    refund, completion = (
+        load_event("campaigns/sqs_pledge_refunded"),
+        load_event("campaigns/sqs_pledge_completed"),
+    )
+    # Given the refund overtook the completion on the bus; each is also redelivered
+    for event in (refund, refund, completion, completion):
+        assert handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    totals = repository.find_totals("c-3f6b2a10")
+    assert (totals.raised, totals.donations, totals.donors) == (0, 0, 0)
+
+
 def test_the_schedule_events_run_their_jobs(campaigns: str) -> None:
     from campaigns import inbox
     from campaigns.handler import handler

@@ -194,3 +194,25 @@ def test_a_pledge_event_missing_what_counts_it_fails_its_message(
     broken.data.update(bad)
     assert deliver(broken) == {"batchItemFailures": [{"itemIdentifier": broken.event_id}]}
     assert counted(campaign.campaign_id) == (0, 0, 0)
+
+
+def test_a_transaction_conflict_on_the_totals_is_retried_with_backoff_and_counts_once(
+    campaigns_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harambee import consumer
+
+    campaign = stored()
+    write = consumer.transact_write
+    refused = {"n": 0}
+
+    def busy(items: Any, **kwargs: Any) -> None:
+        # DynamoDB refuses a transaction while another one holds the same (hot) totals item
+        if refused["n"] < 2:
+            refused["n"] += 1
+            raise TransactionContended("TransactionConflict on the totals item")
+        write(items, **kwargs)
+
+    monkeypatch.setattr(consumer, "transact_write", busy)
+    monkeypatch.setattr(inbox.time, "sleep", lambda seconds: None)
+    assert deliver(completed(campaign.campaign_id, 4_000, "u-a")) == {"batchItemFailures": []}
+    assert (refused["n"], counted(campaign.campaign_id)) == (2, (4_000, 1, 1))

@@ -11,6 +11,7 @@ import pytest
 
 from campaigns import inbox, repository
 from harambee.outbox import TransactionContended
+from harambee.outbox import transact_write as write
 from tests.unit.campaigns.conftest import outbox, stored
 from tests.unit.campaigns.test_inbox import completed, counted, deliver, refunded
 
@@ -199,10 +200,7 @@ def test_a_pledge_event_missing_what_counts_it_fails_its_message(
 def test_a_transaction_conflict_on_the_totals_is_retried_with_backoff_and_counts_once(
     campaigns_table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harambee import consumer
-
     campaign = stored()
-    write = consumer.transact_write
     refused = {"n": 0}
 
     def busy(items: Any, **kwargs: Any) -> None:
@@ -212,7 +210,7 @@ def test_a_transaction_conflict_on_the_totals_is_retried_with_backoff_and_counts
             raise TransactionContended("TransactionConflict on the totals item")
         write(items, **kwargs)
 
-    monkeypatch.setattr(consumer, "transact_write", busy)
-    monkeypatch.setattr(inbox.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr("harambee.consumer.transact_write", busy)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
     assert deliver(completed(campaign.campaign_id, 4_000, "u-a")) == {"batchItemFailures": []}
     assert (refused["n"], counted(campaign.campaign_id)) == (2, (4_000, 1, 1))

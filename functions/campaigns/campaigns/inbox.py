@@ -66,7 +66,7 @@ def _apply_with_retries(event: DomainEvent, attempt: Any) -> None:
 def pledge_changed(event: DomainEvent) -> None:
     """pledge.completed and pledge.refunded: move the totals by the pledge's change, in any order."""
     incoming = PledgeTally.from_event(event.data)
-    _campaign_for(event)  # an unknown campaign or a foreign currency fails before anything is read
+    _campaign_for(event)  # an unknown campaign or a foreign currency fails the message, writing nothing
 
     def attempt() -> list[TransactItem]:
         before = repository.find_pledge(incoming.pledge_id)

@@ -3,9 +3,11 @@
 - `payments.initiate-pledge` (WOLO's donate, RequestResponse): donations owns the pledge, so the task
   carries the payable itself; it is recorded as the inbox would record `pledge.created`, then the
   payment starts for the donor. Domain errors come back as `{"error": ...}` for the caller's HTTP answer.
-- `payments.compensate-pledge` (donation saga): the pledge is given up, so its payable is closed to
-  new payments, a payment the provider completed is refunded, and one still open is failed. Repeats
-  find nothing left to do; provider refunds carry their own idempotency keys.
+- `payments.compensate-pledge` (donation saga, on every path that fails a pledge and before its last
+  resort): the pledge is given up, so its payable is closed to new payments; an open payment is
+  cancelled at the provider (where it can be) and failed, unless the provider says it went through;
+  money taken (captured or completed) is refunded. Repeats find nothing left to do. A provider that
+  cannot be reached raises `ProviderUnavailable`, which the state machine retries for hours.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from harambee.errors import DomainError
 from harambee.money import Money
 from harambee.observability import logger
 from payments import repository, service
-from payments.domain.payment import FAILABLE, REFUNDABLE, Payable, PayableKind, Signal
+from payments.domain.payment import OPEN, REFUNDABLE, Payable, PayableKind, PaymentStatus, Signal
 from payments.models import started_view
 from payments.providers import provider
 
@@ -94,25 +96,24 @@ def compensate_pledge(task: dict[str, Any]) -> dict[str, Any]:
         return {"pledgeId": pledge_id, "result": "no_payment"}
     payment = service.get(found[1])
     source = f"saga:compensate:{request.reason}"
-    if payment.status in FAILABLE:
-        # Ask the provider first: money it already took must be refunded, not forgotten.
-        signal = provider(payment.provider).fetch_status(payment)
+    result = "nothing_to_do"
+    if payment.status in OPEN:
+        # Cancel first, so a payer still holding the checkout cannot pay later; the provider's answer
+        # also says whether the money was taken before it could cancel.
+        signal = provider(payment.provider).cancel(payment)
         if signal is not None and signal is not Signal.FAILED:
             payment = service.apply_signal(payment.payment_id, signal, source)[1]
-    if payment.status in FAILABLE:
+    if payment.status in OPEN:
+        # A completion racing this failure is not lost: the payment is then settled, refunded below.
         payment = service.apply_signal(payment.payment_id, Signal.FAILED, source)[1]
-        result = "failed"
-    elif payment.status in REFUNDABLE and payment.refundable_amount > 0:
-        payment, _ = service.refund(
-            payment.payment_id,
-            None,
-            f"Donation not completed: {request.reason}",
-            COMPENSATION_ACTOR,
-            source=source,
+        if payment.status is PaymentStatus.FAILED:
+            result = "failed"
+    if payment.status in REFUNDABLE:
+        refunded = service.refund_remaining(
+            payment.payment_id, f"Donation not completed: {request.reason}", COMPENSATION_ACTOR, source
         )
-        result = "refunded"
-    else:
-        result = "nothing_to_do"
+        if refunded is not None:
+            payment, result = refunded, "refunded"
     logger.info("Pledge payment compensated", extra={"pledgeId": pledge_id, "result": result})
     return {
         "pledgeId": pledge_id,

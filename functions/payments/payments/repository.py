@@ -243,16 +243,34 @@ def close_payable(kind: PayableKind, payable_id: str, reason: str) -> None:
 
 
 def release_payable(payment: Payment) -> TransactItem:
-    """A failed payment frees its payable for another attempt."""
+    """A failed payment frees its payable for another attempt; a pledge's is closed instead, because
+    its failure fails the pledge (the saga's PaymentFailed) and a retry would take money for nothing."""
+    values = {":payment": _s(payment.payment_id)}
+    expression = "REMOVE activePaymentId"
+    if payment.payable_kind is PayableKind.PLEDGE:
+        expression += " SET closedReason = if_not_exists(closedReason, :reason)"
+        values[":reason"] = _s("payment_failed")
     return {
         "Update": {
             "TableName": _table(),
             "Key": {"pk": _s(payable_pk(payment.payable_kind, payment.payable_id)), "sk": _s("PAYABLE")},
-            "UpdateExpression": "REMOVE activePaymentId",
+            "UpdateExpression": expression,
             "ConditionExpression": "activePaymentId = :payment",
-            "ExpressionAttributeValues": {":payment": _s(payment.payment_id)},
+            "ExpressionAttributeValues": values,
         }
     }
+
+
+def payable_closed(kind: PayableKind, payable_id: str) -> str | None:
+    """Why the payable no longer takes payments (its pledge failed), or None while it does."""
+    found = aws.dynamodb().get_item(
+        TableName=_table(),
+        Key={"pk": _s(payable_pk(kind, payable_id)), "sk": _s("PAYABLE")},
+        ProjectionExpression="closedReason",
+        ConsistentRead=True,
+    )
+    reason: str | None = found.get("Item", {}).get("closedReason", {}).get("S")
+    return reason
 
 
 # ------------------------------------------------------------------ webhooks and the sandbox

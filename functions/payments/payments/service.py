@@ -21,11 +21,15 @@ from harambee.observability import logger
 from harambee.outbox import PendingWrite, TransactionContended, TransactItem, WriteConflict
 from payments import repository
 from payments.domain.payment import (
+    CAPTURED_AFTER_FAILURE,
     FAILABLE,
+    REFUNDABLE,
     Decision,
+    InvalidRefundAmount,
     PayableKind,
     Payment,
     PaymentAlreadyActive,
+    PaymentNotRefundable,
     PaymentStatus,
     Signal,
 )
@@ -232,6 +236,11 @@ def apply_signal(
         )
         if decision.reason:
             entry["reason"] = decision.reason
+        late = decision.applied and decision.reason == CAPTURED_AFTER_FAILURE
+        if late:
+            # Money taken for a payment we gave up: flagged with the move; our inbox refunds it.
+            after = after.flag(CAPTURED_AFTER_FAILURE, now)
+            entry["flagged"] = CAPTURED_AFTER_FAILURE
         write = PendingWrite(
             [receipt(entry) if receipt is not None else repository.history_put(payment_id, entry, now)]
         )
@@ -242,6 +251,8 @@ def apply_signal(
             write.emit(
                 new_event(f"payment.{after.status}", _event_data(after, previousStatus=str(payment.status)))
             )
+            if late:
+                write.emit(new_event("payment.flagged", _event_data(after, reason=after.flag_reason)))
         try:
             write.commit()
         except WriteConflict as conflict:
@@ -448,6 +459,66 @@ def _with_fresh_payment(payment_id: str, build: Callable[[Payment], tuple[Pendin
 
 
 # ------------------------------------------------------------------ reconciliation
+
+
+def refund_remaining(payment_id: str, reason: str, actor: str, source: str) -> Payment | None:
+    """Refund whatever is left of a payment's captured money; None when nothing is (already refunded,
+    or another refund holds it): so the saga's compensation and the late-money net may race safely."""
+    for _ in range(MAX_ATTEMPTS):
+        payment = get(payment_id)
+        if payment.status not in REFUNDABLE or payment.refundable_amount <= 0:
+            return None
+        try:
+            return refund(payment_id, None, reason, actor, source=source)[0]
+        except (InvalidRefundAmount, PaymentNotRefundable):
+            return None
+        except TransactionContended:
+            continue  # the hold lost a race: read again (a hold that won leaves nothing to refund)
+    raise TransactionContended("The payment kept changing while its refund was prepared")
+
+
+LATE_MONEY_ACTOR = "system:payments"
+COMPLETED_FOR_CLOSED_PLEDGE = "completed_for_closed_pledge"
+# Flags that mean "money taken where nothing will follow": the payments inbox refunds on them.
+LATE_MONEY = frozenset({CAPTURED_AFTER_FAILURE, COMPLETED_FOR_CLOSED_PLEDGE})
+
+
+def check_completed_pledge(pledge_id: str, payment_id: str) -> Payment | None:
+    """A pledge's payment completed: if its payable is closed (the pledge failed), flag it for refund.
+
+    The saga's compensation refunds what it finds completed itself; this catches what it cannot see.
+    One read per donation (the payable's closedReason); the payment is read only when it is closed.
+    """
+    if repository.payable_closed(PayableKind.PLEDGE, pledge_id) is None:
+        return None
+    payment = get(payment_id)
+    if payment.status not in REFUNDABLE or payment.refundable_amount <= 0:
+        return None  # the compensation already gave it back
+    logger.warning("Payment completed for a failed pledge", extra={"paymentId": payment_id})
+    return flag_once(payment_id, COMPLETED_FOR_CLOSED_PLEDGE, "late-money")
+
+
+def give_back_late_money(payment_id: str, reason: str) -> Payment | None:
+    """Refund what is left of a payment flagged for late money; None when nothing is (a repeat)."""
+    return refund_remaining(
+        payment_id,
+        f"Money taken after the payment was given up: {reason}",
+        LATE_MONEY_ACTOR,
+        f"late-money:{reason}",
+    )
+
+
+def flag_once(payment_id: str, reason: str, source: str) -> Payment:
+    """`flag` on a fresh read, retried when the payment changed meanwhile; a flagged payment stays as is."""
+    for _ in range(MAX_ATTEMPTS):
+        payment = get(payment_id)
+        if payment.flagged and payment.flag_reason == reason:
+            return payment
+        try:
+            return flag(payment, reason, source)
+        except (WriteConflict, TransactionContended):
+            continue
+    raise TransactionContended("The payment kept changing while it was flagged")
 
 
 def flag(payment: Payment, reason: str, source: str) -> Payment:

@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parents[3]
 MACHINE: dict[str, Any] = json.loads((ROOT / "infra/statemachines/donation_saga.asl.json").read_text())
 STATES: dict[str, dict[str, Any]] = MACHINE["States"]
 LAST_RESORT = "ReportSagaFailure"
+# Before reporting, the last resort gives back the money: the same compensation, reason saga_failed.
+LAST_RESORT_COMPENSATION = "CompensateBeforeReport"
+# Once compensating, a failure goes straight to the report: the compensation was already tried.
+COMPENSATING = {"CompensatePayment", "FailPledge", LAST_RESORT_COMPENSATION}
 HAPPY_PATH = ["ValidateCampaign", "AwaitPayment", "RecheckCampaign", "ConfirmPledge"]
 
 
@@ -49,11 +53,10 @@ def test_every_task_but_the_last_resort_catches_everything_into_it_and_retries_l
             assert state["Next"] == "SagaFailed"
             continue
         last = state["Catch"][-1]
-        assert (last["ErrorEquals"], last["Next"], last["ResultPath"]) == (
-            ["States.ALL"],
-            LAST_RESORT,
-            "$.error",
-        )
+        expected = LAST_RESORT if name in COMPENSATING else LAST_RESORT_COMPENSATION
+        # The last resort's own compensation keeps the first error in $.error for the report.
+        path = "$.compensationError" if name == LAST_RESORT_COMPENSATION else "$.error"
+        assert (last["ErrorEquals"], last["Next"], last["ResultPath"]) == (["States.ALL"], expected, path)
     assert STATES["SagaFailed"]["Type"] == "Fail"
 
 
@@ -75,12 +78,29 @@ def test_the_named_compensations_follow_each_failure() -> None:
         "PaymentTimedOut": "payment_timeout",
         "CampaignClosed": "campaign_closed",
     }
-    assert STATES["PaymentFailed"]["Next"] == "FailPledge"  # nothing was captured
-    for refunding in ("CampaignInvalid", "PaymentTimedOut", "CampaignClosed"):
+    # Every path that fails a pledge closes its payable first: a retried payment could take money.
+    for refunding in ("CampaignInvalid", "PaymentFailed", "PaymentTimedOut", "CampaignClosed"):
         assert STATES[refunding]["Next"] == "CompensatePayment"
     assert STATES["CompensatePayment"]["Next"] == "FailPledge"
     assert STATES["AwaitPayment"]["TimeoutSecondsPath"] == "$.paymentTimeoutSeconds"
     assert STATES["AwaitPayment"]["Resource"].endswith("lambda:invoke.waitForTaskToken")
+
+
+def test_the_last_resort_compensates_before_it_reports_and_waits_out_provider_outages() -> None:
+    before = STATES[LAST_RESORT_COMPENSATION]
+    payload = before["Parameters"]["Payload"]
+    assert (payload["task"], payload["reason"], before["Next"]) == (
+        "payments.compensate-pledge",
+        "saga_failed",
+        LAST_RESORT,
+    )
+    assert before["Parameters"]["FunctionName"] == "${PaymentsFunctionArn}"
+    for name in ("CompensatePayment", LAST_RESORT_COMPENSATION):
+        outage = next(r for r in STATES[name]["Retry"] if r["ErrorEquals"] == ["ProviderUnavailable"])
+        waited = sum(
+            outage["IntervalSeconds"] * outage["BackoffRate"] ** n for n in range(outage["MaxAttempts"])
+        )
+        assert waited >= 3600, name  # an hour or more of provider outage is ridden out, not reported
 
 
 def test_the_happy_path_stays_within_ten_state_transitions() -> None:

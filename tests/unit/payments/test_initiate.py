@@ -65,11 +65,28 @@ def test_a_second_payment_for_a_pledge_with_a_live_payment_is_a_409(payments_tab
     assert second.error["details"] == {"paymentId": first.data["paymentId"]}
 
 
-def test_a_failed_payment_frees_the_pledge_for_another_attempt(payments_table: str) -> None:
+def test_a_failed_payment_closes_its_pledge_so_try_again_cannot_take_money_for_a_failed_pledge(
+    payments_table: str,
+) -> None:
+    # Given a pledge whose card was declined (its saga then fails the pledge)
     pledge("pl-1")
     first = initiate("pl-1").data["paymentId"]
     call("POST", f"/api/payments/sandbox/{first}/complete", body={"outcome": "failure"})
+    # When the donor taps "try again"
     retry = initiate("pl-1")
+    # Then no second payment starts: the pledge can no longer be paid
+    assert (retry.status, retry.error["code"]) == (422, "PAYABLE_CLOSED")
+    payable = next(i for i in items(payments_table, "PAYABLE#pledge#pl-1") if i["sk"]["S"] == "PAYABLE")
+    assert payable["closedReason"]["S"] == "payment_failed"
+    assert "activePaymentId" not in payable
+
+
+def test_a_failed_payment_frees_an_order_for_another_attempt(payments_table: str) -> None:
+    announce("order.created", {"orderId": "o-1", "buyerId": None, "amount": 2_000, "currency": "BDT"})
+    body = {"orderId": "o-1", "provider": "sandbox", "method": "bkash"}
+    first = call("POST", "/api/payments/initiate", body=body, key="order-key-1").data["paymentId"]
+    call("POST", f"/api/payments/sandbox/{first}/complete", body={"outcome": "failure"})
+    retry = call("POST", "/api/payments/initiate", body=body, key="order-key-2")
     assert retry.status == 201
     assert retry.data["paymentId"] != first
 

@@ -48,8 +48,9 @@ EXPECTED: dict[tuple[PaymentStatus, Signal], tuple[bool, PaymentStatus, str | No
     (S.REFUNDED, Signal.COMPLETED): (False, S.REFUNDED, "stale_signal"),
     (S.REFUNDED, Signal.FAILED): (False, S.REFUNDED, "payment_already_settled"),
     (S.FAILED, Signal.AUTHORIZED): (False, S.FAILED, "payment_already_failed"),
-    (S.FAILED, Signal.CAPTURED): (False, S.FAILED, "payment_already_failed"),
-    (S.FAILED, Signal.COMPLETED): (False, S.FAILED, "payment_already_failed"),
+    # The provider took the money after we failed the payment: recorded, then refunded and flagged.
+    (S.FAILED, Signal.CAPTURED): (True, S.CAPTURED, "captured_after_failure"),
+    (S.FAILED, Signal.COMPLETED): (True, S.COMPLETED, "captured_after_failure"),
     (S.FAILED, Signal.FAILED): (False, S.FAILED, "payment_already_failed"),
 }
 
@@ -90,7 +91,7 @@ def test_no_signal_ever_moves_a_payment_backwards(status: PaymentStatus, signal:
     decision = decide(status, signal)
     if decision.target is not S.FAILED and status is not S.FAILED:
         assert order.index(decision.target) >= order.index(status)
-    if status is S.FAILED:
+    if status is S.FAILED and decision.reason != "captured_after_failure":
         assert decision.target is S.FAILED
 
 
@@ -106,7 +107,6 @@ def _replay(signals: tuple[Signal, ...]) -> Payment:
     [
         ((Signal.AUTHORIZED, Signal.CAPTURED, Signal.COMPLETED), S.COMPLETED),
         ((Signal.AUTHORIZED, Signal.FAILED), S.FAILED),
-        ((Signal.AUTHORIZED, Signal.CAPTURED, Signal.FAILED), S.FAILED),
     ],
 )
 def test_every_ordering_of_a_payments_signals_ends_in_the_same_state(
@@ -125,7 +125,20 @@ def test_capture_records_the_captured_amount() -> None:
     assert authorized.captured_amount == 0
 
 
-@pytest.mark.parametrize("status", [S.PENDING, S.AUTHORIZED, S.CAPTURED, S.REFUNDED, S.FAILED])
+def test_a_capture_after_failure_records_the_money_the_provider_took() -> None:
+    # Given a payment we failed (a saga timeout), When the provider says completed after all
+    decision, late = payment(S.FAILED).on_signal(Signal.COMPLETED, NOW)
+    # Then it is recorded as taken, so it can be refunded
+    assert (decision.applied, decision.reason) == (True, "captured_after_failure")
+    assert (late.status, late.captured_amount, late.refundable_amount) == (S.COMPLETED, 10_000, 10_000)
+
+
+def test_a_captured_payment_can_be_refunded_in_full() -> None:
+    held, reserved = payment(S.CAPTURED, captured=10_000).reserve_refund(None, NOW)
+    assert (held, reserved.settle_refund(held, NOW).status) == (10_000, S.REFUNDED)
+
+
+@pytest.mark.parametrize("status", [S.PENDING, S.AUTHORIZED, S.REFUNDED, S.FAILED])
 def test_only_settled_payments_can_be_refunded(status: PaymentStatus) -> None:
     with pytest.raises(PaymentNotRefundable):
         payment(status, captured=10_000).reserve_refund(100, NOW)

@@ -2,7 +2,10 @@
 
 Provider signals only ever move a payment forward. A signal for a state the payment has already
 reached or passed (a late `authorized` after `completed`, a duplicate) is recorded and ignored;
-`failed` ends any state before `completed`. Refunds are commands, tracked by amount.
+`failed` ends any state before `completed`. One signal moves a failed payment: `captured` or
+`completed` after we failed it (the provider took the money anyway, e.g. a payer confirming after the
+saga gave up); it is recorded as it happened, and the service refunds and flags it. Refunds are
+commands, tracked by amount.
 """
 
 from __future__ import annotations
@@ -58,7 +61,12 @@ _SIGNAL_TARGET: dict[Signal, PaymentStatus] = {
 }
 # Failure may end a payment only while no money has been settled.
 FAILABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED})
-REFUNDABLE = frozenset({PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED})
+# No money taken yet: what a compensation may still cancel and fail.
+OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.AUTHORIZED})
+# Captured money can be given back before the provider reports it settled.
+REFUNDABLE = frozenset({PaymentStatus.CAPTURED, PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED})
+# A provider took money for a payment we had already failed: recorded, then refunded and flagged.
+CAPTURED_AFTER_FAILURE = "captured_after_failure"
 TERMINAL = frozenset({PaymentStatus.FAILED, PaymentStatus.REFUNDED})
 
 
@@ -75,7 +83,7 @@ class Decision(BaseModel):
 def decide(status: PaymentStatus, signal: Signal) -> Decision:
     """Where `signal` takes a payment in `status`. Never raises: unusable signals are ignored."""
     if status is PaymentStatus.FAILED:
-        return Decision(applied=False, target=status, reason="payment_already_failed")
+        return _after_failure(signal)
     if signal is Signal.FAILED:
         if status in FAILABLE:
             return Decision(applied=True, target=PaymentStatus.FAILED)
@@ -86,6 +94,13 @@ def decide(status: PaymentStatus, signal: Signal) -> Decision:
     if target is status:
         return Decision(applied=False, target=status, reason="duplicate_signal")
     return Decision(applied=False, target=status, reason="stale_signal")
+
+
+def _after_failure(signal: Signal) -> Decision:
+    """Failed is final, except for money: a capture or completion means the provider took it anyway."""
+    if signal in {Signal.CAPTURED, Signal.COMPLETED}:
+        return Decision(applied=True, target=_SIGNAL_TARGET[signal], reason=CAPTURED_AFTER_FAILURE)
+    return Decision(applied=False, target=PaymentStatus.FAILED, reason="payment_already_failed")
 
 
 class PaymentNotRefundable(Unprocessable):

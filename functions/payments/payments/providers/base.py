@@ -82,6 +82,11 @@ class PaymentProvider(Protocol):
 
     def refund(self, payment: Payment, amount: int, refund_id: str) -> RefundReceipt: ...
 
+    def cancel(self, payment: Payment) -> Signal | None:
+        """Stop the payer from paying where the provider allows it, then what it knows: FAILED once
+        cancelled, CAPTURED/COMPLETED when the payment went through first, None when it cannot tell."""
+        ...
+
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes, now: datetime) -> WebhookEvent:
         """The notification if its signature and timestamp hold (else InvalidSignature, MalformedWebhook)."""
         ...

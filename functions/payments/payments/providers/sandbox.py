@@ -39,12 +39,15 @@ METHODS = frozenset(
 SUCCESS = "success"
 COMPLETED = "completed"
 FAILURE = "failure"
+# Not a payer's choice: payments cancelled the payment (the saga gave it up) before the payer chose.
+CANCELLED = "cancelled"
 # "success" walks every step (its tests exercise ordering); "completed" is the one completion signal a
 # real provider sends (SSLCommerz IPN VALID, Stripe payment_intent.succeeded, Wave session completed).
 OUTCOME_SIGNALS = {
     SUCCESS: (Signal.AUTHORIZED, Signal.CAPTURED, Signal.COMPLETED),
     COMPLETED: (Signal.COMPLETED,),
     FAILURE: (Signal.AUTHORIZED, Signal.FAILED),
+    CANCELLED: (Signal.FAILED,),
 }
 DELIVERY_ATTEMPTS = 3
 # Tests replace this with an httpx.MockTransport that feeds requests to the payments handler.
@@ -82,6 +85,12 @@ class SandboxProvider:
 
     def refund(self, payment: Payment, amount: int, refund_id: str) -> RefundReceipt:
         return RefundReceipt(refund_id=refund_id, provider_reference=f"sbx_refund_{refund_id}")
+
+    def cancel(self, payment: Payment) -> Signal | None:
+        # The payer's choice and the cancellation race on one conditional put: the first one wins.
+        if repository.record_sandbox_outcome(payment.payment_id, CANCELLED):
+            return Signal.FAILED
+        return self.fetch_status(payment)
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes, now: datetime) -> WebhookEvent:
         signing.verify(webhook_secret(), headers.get(signing.SIGNATURE_HEADER.lower()), raw_body, now)

@@ -270,6 +270,10 @@ class SslcommerzProvider:
         decided = _decisive(elements)
         return None if decided is None else decided.signal
 
+    def cancel(self, payment: Payment) -> Signal | None:
+        # SSLCommerz has no API to void an open session (it expires on its own): its status is all we get.
+        return self.fetch_status(payment)
+
     # ------------------------------------------------------------------ refunds
 
     def refund(self, payment: Payment, amount: int, refund_id: str) -> RefundReceipt:

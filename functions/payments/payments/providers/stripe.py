@@ -11,6 +11,9 @@
   `processing`) is None: the payer has not finished, or Stripe has no outcome yet. A payment with no
   intent id (the checkout call failed or its answer was lost) is failed: its client secret never reached
   the payer, so nothing can ever be paid against it, and failing it frees the payable.
+- `cancel`: `POST /v1/payment_intents/{id}/cancel` (`cancellation_reason=abandoned`, `Idempotency-Key:
+  harambee-cancel-<payment id>`), so the payer's client can no longer confirm it. Stripe refuses to
+  cancel an intent that succeeded or is processing; the intent's status then says what happened.
 - `refund`: `POST /v1/refunds` with `payment_intent` and `amount`, `Idempotency-Key:
   harambee-refund-<refund id>`. Stripe refuses more than is left (`StripeRefused`, 422).
 - `verify_webhook`: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]` (several v1 while a secret
@@ -203,6 +206,21 @@ class StripeProvider:
                 "Stripe answered with an unknown PaymentIntent status", details={"status": intent.status}
             )
         return STATUS_SIGNALS[intent.status]
+
+    def cancel(self, payment: Payment) -> Signal | None:
+        reference = payment.provider_reference
+        if reference is None or not _INTENT_ID.match(reference):
+            return self.fetch_status(payment)  # no intent: nothing the payer could confirm
+        try:
+            answer = self._call(
+                "POST",
+                f"{PAYMENT_INTENTS}/{quote(reference, safe='')}/cancel",
+                form={"cancellation_reason": "abandoned"},
+                idempotency_key=f"harambee-cancel-{payment.payment_id}",
+            )
+        except StripeRefused:
+            return self.fetch_status(payment)  # too late to cancel: succeeded, processing or canceled
+        return STATUS_SIGNALS.get(_parse(_Intent, answer).status)
 
     def refund(self, payment: Payment, amount: int, refund_id: str) -> RefundReceipt:
         if payment.provider_reference is None or not _INTENT_ID.match(payment.provider_reference):

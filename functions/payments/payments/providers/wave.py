@@ -5,6 +5,8 @@
   id>`, so a retried initiate gets the same session back. The payer goes to `wave_launch_url`.
 - `fetch_status`: `GET /v1/checkout/sessions/{id}` (our `provider_reference`), or, when the checkout
   call never stored one, `GET /v1/checkout/sessions/search?client_reference=<payment id>`.
+- `cancel`: `POST /v1/checkout/sessions/{id}/expire` for a session still `open`, so the payer can no
+  longer pay it; a session that is not open (or refuses to expire) answers with its own status.
 - `refund`: `POST /v1/checkout/sessions/{id}/refund`. Wave refunds a whole session; a partial refund
   is refused before anything is sent (`PARTIAL_REFUND_NOT_SUPPORTED`, 422).
 - `verify_webhook`: `Wave-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`, HMAC-SHA256 of "<t>.<raw body>"
@@ -208,6 +210,15 @@ class WaveProvider:
     def fetch_status(self, payment: Payment) -> Signal | None:
         session = self._find_session(payment)
         return None if session is None else session.signal()
+
+    def cancel(self, payment: Payment) -> Signal | None:
+        session = self._find_session(payment)
+        if session is None or session.checkout_status != "open":
+            return None if session is None else session.signal()
+        response = self._request("POST", f"{SESSIONS}/{quote(session.id, safe='')}/expire")
+        if response.is_success:
+            return Signal.FAILED
+        return self.fetch_status(payment)  # paid in the meantime, or already expired
 
     def refund(self, payment: Payment, amount: int, refund_id: str) -> RefundReceipt:
         if amount != payment.amount or payment.refunded_amount > 0:

@@ -115,7 +115,7 @@ def template_names(template: Template, endpoint: str) -> dict[str, str]:
 
 
 def resolve(value: Any, names: Mapping[str, str]) -> str:
-    """Simple intrinsic resolution, enough for environment variables (Ref, Sub, GetAtt)."""
+    """Simple intrinsic resolution, enough for environment variables (Ref, Sub, GetAtt, Join)."""
     if isinstance(value, dict):
         if "Ref" in value:
             return names.get(str(value["Ref"]), str(value["Ref"]))
@@ -126,6 +126,9 @@ def resolve(value: Any, names: Mapping[str, str]) -> str:
             return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1], m[0]), str(text))
         if "Fn::GetAtt" in value:
             return ".".join(str(part) for part in value["Fn::GetAtt"])
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(resolve(part, names) for part in parts)
         raise ValueError(f"Unsupported intrinsic in an environment variable: {value}")
     if isinstance(value, bool):
         return str(value).lower()

@@ -72,3 +72,35 @@ def test_the_internal_send_email_task_sends_once(notifications_table: str) -> No
     assert first["status"] == again["status"] == "sent"
     assert first["notificationId"] == again["notificationId"]
     assert [e.subject for e in sent_emails()] == ["Daily report"]
+
+
+def _as_birthday_pot(sample: dict[str, Any], owner_id: str, **data: Any) -> dict[str, Any]:
+    """Campaigns' canonical campaign.created delivery, as the birthday schedule writes it for `owner_id`."""
+    record = sample["Records"][0]
+    body = json.loads(record["body"])
+    body["detail"]["data"] |= {"ownerId": owner_id, **data}
+    record["body"] = json.dumps(body)
+    return sample
+
+
+def test_a_scheduled_birthday_pot_without_a_goal_is_announced_not_dead_lettered(
+    notifications_table: str,  # noqa: F811
+) -> None:
+    # Given the owner is known, and campaigns' campaign.created sample as an auto-created pot: no goal
+    assert invoke(load_event("notifications/sqs_account_registered")) == {"batchItemFailures": []}
+    pot = _as_birthday_pot(
+        load_event("query/sqs_campaign_created"),
+        "u-sample-owner",
+        type="birthday",
+        title="Omar turns 40",
+        goalAmount=None,
+        currency="XOF",
+        visibility="unlisted",
+        autoCreated=True,
+    )
+    # When it is delivered, Then the batch item succeeds (no retry, no DLQ) and the owner is told
+    assert invoke(pot) == {"batchItemFailures": []}
+    (email,) = [e for e in sent_emails() if e.subject == "Your birthday pot is open"]
+    opened = "We opened a birthday pot for you: <strong>Omar turns 40</strong>, until December 31, 2026."
+    assert opened in email.body
+    assert "goal of" not in email.body

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harambee.events import DomainEvent, InvalidEvent
-from harambee.money import Money
+from harambee.money import InvalidAmount, Money
 from notifications.domain.catalog import MESSAGES, Channel, MessageKind
 
 
@@ -61,11 +61,20 @@ def _require(data: dict[str, Any], *names: str) -> None:
         raise InvalidEvent(f"Event data lacks {', '.join(missing)}", details={"missing": missing})
 
 
-def _money(data: dict[str, Any], amount_field: str) -> Money:
+def _money(data: dict[str, Any], amount_field: str, *, absent: int | None = None) -> Money:
+    """`data[amount_field]` in `data["currency"]`; a null or missing amount is `absent` when one is given."""
+    amount = data.get(amount_field)
     try:
-        return Money(amount=data[amount_field], currency=data["currency"])
-    except (KeyError, ValueError) as error:
+        return Money.model_validate(
+            {"amount": absent if amount is None else amount, "currency": data.get("currency")}
+        )
+    except (ValueError, InvalidAmount) as error:
         raise InvalidEvent(f"{amount_field} is not an amount in minor units", details=str(error)) from error
+
+
+def _goal(data: dict[str, Any]) -> Money | None:
+    """The campaign's goal, or None: birthday pots (and any pot opened without one) have no goal."""
+    return None if data.get("goalAmount") is None else _money(data, "goalAmount")
 
 
 def _account(data: dict[str, Any]) -> RecipientRef:
@@ -159,7 +168,7 @@ def _goal_reached(data: dict[str, Any]) -> list[Intent]:
     variables = {
         "campaignId": data.get("campaignId"),
         "campaignTitle": data.get("title"),
-        "goal": _money(data, "goalAmount"),
+        "goal": _goal(data),
         "raised": _money(data, "raisedAmount"),
         "donorCount": int(data.get("donorCount") or 0),
     }
@@ -170,8 +179,9 @@ def _final_report(data: dict[str, Any]) -> list[Intent]:
     variables = {
         "campaignId": data.get("campaignId"),
         "campaignTitle": data.get("title"),
-        "goal": _money(data, "goalAmount"),
-        "raised": _money(data, "raisedAmount"),
+        "goal": _goal(data),
+        # A pot nobody gave to may have no totals yet: it raised nothing, in its own currency.
+        "raised": _money(data, "raisedAmount", absent=0),
         "donorCount": int(data.get("donorCount") or 0),
     }
     return [Intent(MESSAGES["final_report"], _owner(data), variables)]
@@ -183,7 +193,7 @@ def _pot_created(data: dict[str, Any]) -> list[Intent]:
     variables = {
         "campaignId": data.get("campaignId"),
         "campaignTitle": data.get("title"),
-        "goal": _money(data, "goalAmount"),
+        "goal": _goal(data),
         "endDate": data.get("endDate"),
         "autoCreated": bool(data.get("autoCreated")),
     }
@@ -194,7 +204,7 @@ def _pot_closing(data: dict[str, Any]) -> list[Intent]:
     variables = {
         "campaignId": data.get("campaignId"),
         "campaignTitle": data.get("title"),
-        "raised": _money(data, "raisedAmount"),
+        "raised": _money(data, "raisedAmount", absent=0),
         "endDate": data.get("endDate"),
         "daysLeft": int(data.get("daysLeft") or 0),
     }

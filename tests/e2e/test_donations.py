@@ -11,6 +11,7 @@ relay, whose own start is then refused by Step Functions as a duplicate name and
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -249,19 +250,53 @@ def test_an_anonymous_donor_donates_in_one_call_and_reads_it_with_the_token(stac
     assert [(p["donorName"], "donorEmail" in p) for p in listed["data"]] == [(None, False)]
 
 
-def test_a_failed_payment_fails_the_pledge_without_compensation(stack) -> None:
+def sandbox_webhook(stack, payment_id: str, signal: str, amount: int) -> tuple[int, Any]:
+    """What a provider that took the money anyway would send: a signed sandbox notification."""
+    from payments.providers import signing
+
+    found = stack.client("ssm").get_parameters_by_path(Path="/", Recursive=True, WithDecryption=True)
+    [secret] = [
+        p["Value"] for p in found["Parameters"] if p["Name"].endswith("/payments/sandbox-webhook-secret")
+    ]
+    body = json.dumps(
+        {
+            "id": f"evt_late_{payment_id}_{signal}",
+            "type": f"payment.{signal}",
+            "created": int(time.time()),
+            "data": {"paymentId": payment_id, "amount": amount, "currency": "BDT"},
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        signing.SIGNATURE_HEADER: signing.sign(secret, body, int(time.time())),
+    }
+    return http("POST", f"{stack.url}/api/payments/webhooks/sandbox", headers, body)
+
+
+def test_a_failed_payment_fails_the_pledge_and_try_again_cannot_take_money(stack) -> None:
     campaign_id = active_campaign(stack, admin_token(stack))
     _, donor = register(stack, "Unlucky")
     pledge_id = pledge(stack, campaign_id, donor)["pledgeId"]
 
+    # Given the donor's card is declined
     pay(stack, pledge_id, donor, outcome="failure")
 
+    # Then the saga closes the pledge's payable and fails the pledge
     assert finished(stack, pledge_id)["status"] == "SUCCEEDED"
-    states = entered(stack, pledge_id)
-    assert states[-3:] == ["PaymentFailed", "FailPledge", "PledgeNotCompleted"]
-    assert "CompensatePayment" not in states
+    assert entered(stack, pledge_id)[-4:] == [
+        "PaymentFailed",
+        "CompensatePayment",
+        "FailPledge",
+        "PledgeNotCompleted",
+    ]
     failed = read_pledge(stack, pledge_id, donor)
     assert (failed["status"], failed["failureReason"]) == ("failed", "payment_failed")
+    # And when the donor taps "try again", no new payment can take money for the failed pledge
+    body = {"pledgeId": pledge_id, "provider": "sandbox", "method": "bkash"}
+    status, refused = call(
+        stack, "POST", "/api/payments/initiate", donor, body, {"Idempotency-Key": f"again-{pledge_id}"}
+    )
+    assert (status, refused["error"]["code"]) == (422, "PAYABLE_CLOSED")
     assert completed_sums(stack, campaign_id) == []
 
 
@@ -314,6 +349,26 @@ def test_a_payment_that_never_comes_times_out_and_the_open_payment_is_failed(sta
     assert (failed["status"], failed["failureReason"]) == ("failed", "payment_timeout")
     status, payment = call(stack, "GET", f"/api/payments/{payment_id}", donor)
     assert (status, payment["data"]["status"]) == (200, "failed")
+    # And the checkout was cancelled at the provider: the donor can no longer pay it
+    status, _ = call(
+        stack, "POST", f"/api/payments/sandbox/{payment_id}/complete", body={"outcome": "success"}
+    )
+    assert status == 409
+
+    # When a provider that could not cancel takes the money anyway, thirty minutes later
+    status, answer = sandbox_webhook(stack, payment_id, "completed", 9_000)
+    assert (status, answer["data"]["applied"]) == (200, True), answer
+
+    # Then the money goes back by itself and an admin sees the flag
+    admin = admin_token(stack)
+
+    def given_back() -> dict[str, Any] | None:
+        data = call(stack, "GET", f"/api/payments/{payment_id}", admin)[1]["data"]
+        return data if data["status"] == "refunded" else None
+
+    refunded = eventually(given_back, timeout=60)
+    assert (refunded["refundedAmount"], refunded["flagReason"]) == (9_000, "captured_after_failure")
+    assert read_pledge(stack, pledge_id, donor)["status"] == "failed"
     # And the resumed relay's own start is refused as a duplicate: still one execution for the pledge
     executions = stack.client("stepfunctions").list_executions(
         stateMachineArn=stack.physical_name("DonationSagaStateMachine")
@@ -377,3 +432,65 @@ def test_a_pledge_for_a_campaign_that_does_not_take_donations_fails_at_once(stac
 
     status, refused = eventually(answered, timeout=20)
     assert (status, refused["error"]["code"]) == (422, "PAYABLE_CLOSED")
+
+
+def test_the_last_resort_gives_the_money_back_before_it_reports(stack) -> None:
+    campaign_id = active_campaign(stack, admin_token(stack))
+    user_id, donor = register(stack, "Stranded")
+    body = {
+        "campaignId": campaign_id,
+        "amount": 7_000,
+        "currency": "BDT",
+        "provider": "sandbox",
+        "method": "bkash",
+    }
+    stack.pause("DonationsFunction")
+    try:
+        # Given a donation already paid at the provider
+        status, donated = call(
+            stack,
+            "POST",
+            "/api/payments/donate",
+            donor,
+            body,
+            {"Idempotency-Key": f"stranded-{uuid.uuid4()}"},
+        )
+        assert status == 201, donated
+        pledge_id, payment_id = donated["data"]["pledge"]["pledgeId"], donated["data"]["payment"]["paymentId"]
+        settle(stack, payment_id, "completed")
+        # When a saga step fails with an error nothing catches (a malformed task input: a defect)
+        saga_input = {
+            "pledgeId": pledge_id,
+            "campaignId": campaign_id,
+            "amount": "7000",
+            "currency": "BDT",
+            "donorId": user_id,
+            "paymentTimeoutSeconds": 60,
+            "correlationId": None,
+        }
+        stack.client("stepfunctions").start_execution(
+            stateMachineArn=stack.physical_name("DonationSagaStateMachine"),
+            name=pledge_id,
+            input=json.dumps(saga_input),
+        )
+        outcome = finished(stack, pledge_id)
+    finally:
+        stack.resume("DonationsFunction")
+
+    # Then the saga still fails for an admin to see, but only after the money went back
+    assert outcome["status"] == "FAILED"
+    assert entered(stack, pledge_id) == [
+        "ValidateCampaign",
+        "CompensateBeforeReport",
+        "ReportSagaFailure",
+        "SagaFailed",
+    ]
+    status, payment = call(stack, "GET", f"/api/payments/{payment_id}", donor)
+    assert (payment["data"]["status"], payment["data"]["refundedAmount"]) == ("refunded", 7_000)
+    # And no second payment can start for it (its refunded payment still holds the payable, now closed)
+    again = {"pledgeId": pledge_id, "provider": "sandbox", "method": "bkash"}
+    status, refused = call(
+        stack, "POST", "/api/payments/initiate", donor, again, {"Idempotency-Key": f"again-{pledge_id}"}
+    )
+    assert (status, refused["error"]["code"]) == (409, "PAYMENT_ALREADY_ACTIVE")
+    assert completed_sums(stack, campaign_id) == []

@@ -103,7 +103,22 @@ class FakeStripe:
             return 200, intent
         if method == "POST" and path == "/v1/refunds":
             return self._refund(form)
+        if method == "POST" and path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+            return self._cancel(path.removeprefix("/v1/payment_intents/").removesuffix("/cancel"))
         return 404, _error("invalid_request_error", None, f"Unrecognized request URL ({method}: {path})")
+
+    def _cancel(self, intent_id: str) -> tuple[int, Any]:
+        """Stripe cancels an intent the payer has not finished; a succeeded or processing one is refused."""
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return 404, _error("invalid_request_error", "resource_missing", "No such payment_intent")
+        if intent["status"] in {"succeeded", "processing", "canceled"}:
+            message = (
+                f"This PaymentIntent could not be canceled because it has a status of {intent['status']}."
+            )
+            return 400, _error("invalid_request_error", "payment_intent_unexpected_state", message)
+        intent["status"] = "canceled"
+        return 200, intent
 
     def _create_intent(self, form: dict[str, str]) -> tuple[int, Any]:
         amount, currency = form.get("amount", ""), form.get("currency", "")

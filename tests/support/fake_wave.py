@@ -31,6 +31,7 @@ API_KEY = "wave_sn_prod_fake-test-key-0123456789"
 WEBHOOK_SECRET = "wave_sn_WHS_fake-webhook-secret"
 SESSION_PATH = re.compile(r"^/v1/checkout/sessions/(?P<id>cos-[A-Za-z0-9_-]+)$")
 REFUND_PATH = re.compile(r"^/v1/checkout/sessions/(?P<id>cos-[A-Za-z0-9_-]+)/refund$")
+EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/(?P<id>cos-[A-Za-z0-9_-]+)/expire$")
 AMOUNT = {"XOF": re.compile(r"^[1-9][0-9]*$")}
 DEFAULT_AMOUNT = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$")
 
@@ -248,6 +249,14 @@ def _handler(wave: FakeWave) -> type[BaseHTTPRequestHandler]:
             match = REFUND_PATH.match(path)
             if match:
                 return wave.refund(match["id"], received.headers.get("idempotency-key"))
+            match = EXPIRE_PATH.match(path)
+            if match:
+                session = wave.sessions.get(match["id"])
+                if session is None:
+                    return 404, {"code": "not-found", "message": "No such checkout session"}
+                if session["checkout_status"] != "open":
+                    return 409, {"code": "checkout-session-not-open", "message": "The session is not open"}
+                return 200, wave.expire(match["id"])
             return 404, {"code": "not-found", "message": "No such endpoint"}
 
     return Handler

@@ -512,3 +512,27 @@ def test_no_float_amount_reaches_stripe(stripe: FakeStripe, provider: StripeProv
     with pytest.raises(StripeRefused):
         provider.refund(ours, 12.5, "rf-1")  # type: ignore[arg-type]
     assert json.dumps([request.form for request in stripe.requests]).count("12.5") == 0
+
+
+# ------------------------------------------------------------------ cancel
+
+
+def test_cancel_stops_an_unfinished_intent_so_the_payer_cannot_confirm_it(
+    stripe: FakeStripe, provider: StripeProvider
+) -> None:
+    ours = checked_out(provider)
+    assert provider.cancel(ours) is Signal.FAILED
+    sent = stripe.requests[-1]
+    assert (sent.method, sent.path) == ("POST", f"/v1/payment_intents/{ours.provider_reference}/cancel")
+    assert sent.headers["idempotency-key"] == f"harambee-cancel-{ours.payment_id}"
+    assert provider.fetch_status(ours) is Signal.FAILED
+
+
+def test_cancel_of_an_intent_that_already_succeeded_says_completed(
+    stripe: FakeStripe, provider: StripeProvider
+) -> None:
+    ours = checked_out(provider)
+    assert ours.provider_reference is not None
+    stripe.set_status(ours.provider_reference, "succeeded")
+    # Stripe refuses the cancel; its status check then tells us the money was taken
+    assert provider.cancel(ours) is Signal.COMPLETED

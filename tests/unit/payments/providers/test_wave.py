@@ -466,3 +466,22 @@ def test_secrets_come_from_ssm_when_the_environment_has_none(
         finally:
             parameters.clear_caches()
     assert wave.calls("POST")[0].headers["authorization"] == f"Bearer {fake_wave.API_KEY}"
+
+
+def test_cancel_expires_an_open_session_so_the_payer_cannot_pay_it(
+    provider: WaveProvider, wave: FakeWave
+) -> None:
+    payment = checked_out(provider)
+    assert provider.cancel(payment) is Signal.FAILED
+    assert wave.calls("POST")[-1].path == f"/v1/checkout/sessions/{payment.provider_reference}/expire"
+    assert provider.fetch_status(payment) is Signal.FAILED
+
+
+def test_cancel_of_a_paid_session_says_completed_and_sends_no_expiry(
+    provider: WaveProvider, wave: FakeWave
+) -> None:
+    payment = checked_out(provider)
+    assert payment.provider_reference is not None
+    wave.pay(payment.provider_reference)
+    assert provider.cancel(payment) is Signal.COMPLETED
+    assert not any(call.path.endswith("/expire") for call in wave.calls("POST"))

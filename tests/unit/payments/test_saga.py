@@ -33,10 +33,11 @@ class StepFunctions:
 
 @pytest.fixture
 def states(payments_table: str, monkeypatch: pytest.MonkeyPatch) -> StepFunctions:
-    from payments import saga
+    from harambee import aws
 
     fake = StepFunctions()
-    monkeypatch.setattr(saga.aws, "stepfunctions", lambda: fake)
+    # payments.saga calls aws.stepfunctions() through the kernel module, so patching it there suffices
+    monkeypatch.setattr(aws, "stepfunctions", lambda: fake)
     return fake
 
 

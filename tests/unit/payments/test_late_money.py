@@ -142,3 +142,49 @@ def test_a_provider_outage_during_compensation_fails_the_task_for_the_saga_to_re
     monkeypatch.undo()
     # And the retry, once the provider answers, fails and cancels it
     assert _compensate("pl-1", "saga_failed")["result"] == "failed"
+
+
+def test_the_sample_late_money_flag_refunds_the_payment_once(payments_table: str) -> None:
+    from datetime import UTC, datetime
+
+    from harambee.outbox import PendingWrite
+    from payments.domain.payment import Payment, PaymentStatus
+    from tests.support.events import load_event
+
+    # Given the payment the sample names, completed after we failed it (flagged with the move)
+    sample = load_event("payments/sqs_payment_flagged_late_money")
+    data = json.loads(sample["Records"][0]["body"])["detail"]["data"]
+    now = datetime.now(UTC)
+    late = Payment(
+        payment_id=data["paymentId"],
+        payable_kind=PayableKind.PLEDGE,
+        payable_id=data["pledgeId"],
+        owner_id=None,
+        amount=data["amount"],
+        currency=data["currency"],
+        provider="sandbox",
+        method="bkash",
+        status=PaymentStatus.COMPLETED,
+        captured_amount=data["amount"],
+        flagged=True,
+        flag_reason=data["reason"],
+        created_at=now,
+        updated_at=now,
+    )
+    PendingWrite([repository.put_new_payment(late)]).commit()
+    # When the payments inbox receives the flag, twice (SQS redelivers)
+    assert invoke(sample) == {"batchItemFailures": []}
+    assert invoke(sample) == {"batchItemFailures": []}
+    # Then the money is refunded once
+    refunded = _payment(data["paymentId"])
+    assert (refunded["status"], refunded["refundedAmount"]) == ("refunded", 9_000)
+    assert len(_outbox(payments_table, "payment.refunded")) == 1
+
+
+def test_a_flag_for_a_payment_we_do_not_know_fails_the_message_for_the_dead_letter_queue(
+    payments_table: str,
+) -> None:
+    from tests.support.events import load_event
+
+    sample = load_event("payments/sqs_payment_flagged_late_money")
+    assert invoke(sample)["batchItemFailures"] == [{"itemIdentifier": sample["Records"][0]["messageId"]}]

@@ -443,3 +443,15 @@ def test_the_fake_signs_as_documented(fake: FakeSslcommerz, provider: Sslcommerz
     assert set(fields["verify_key"].split(",")) >= {"status", "tran_id", "tran_date", "val_id", "amount"}
     reordered = urlencode(dict(reversed(list(fields.items())))).encode()
     assert verify(provider, reordered).signal is Signal.COMPLETED
+
+
+def test_cancel_has_no_api_so_it_only_reads_the_transaction_query(
+    fake: FakeSslcommerz, provider: SslcommerzProvider
+) -> None:
+    # SSLCommerz cannot void an open session: cancel says what the transaction query says, and no more
+    provider.create_checkout(payment())
+    fake.requests.clear()
+    assert provider.cancel(payment()) is None
+    fake.pay("pay-1", status="VALID")
+    assert provider.cancel(payment()) is Signal.COMPLETED
+    assert {request for request in fake.requests} == {("GET", QUERY)}

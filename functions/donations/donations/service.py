@@ -293,6 +293,10 @@ def refund_items(event: DomainEvent) -> tuple[list[dict[str, Any]], Pledge | Non
     """TransactItems recording `payment.refunded` on its completed pledge (none when not ours)."""
     data = event.data
     pledge = get(str(data["pledgeId"]))
+    if data.get("compensation") and pledge.status is not PledgeStatus.COMPLETED:
+        # Payments gave back money for a pledge given up (compensation, last resort, late money):
+        # nothing counted it, and a pledge stranded by the last resort would never settle to retry.
+        return [], None
     if pledge.status in (PledgeStatus.PENDING, PledgeStatus.PAYMENT_INITIATED):
         # The saga has not confirmed it yet (or is compensating): try again once it has decided.
         raise PledgeNotSettled(

@@ -357,11 +357,13 @@ def refund(
     *,
     source: str | None = None,
     audit: dict[str, Any] | None = None,
+    compensation: bool = False,
 ) -> tuple[Payment, dict[str, Any]]:
     """Refund all that is left (amount None) or part of it: hold, ask the provider, then settle.
 
     `actor` is who asked (an admin's user id, or a system name); `audit` goes into `payment.refunded`
-    when a person asked, for the admin audit log (docs/events.md).
+    when a person asked, for the admin audit log (docs/events.md). `compensation`: money given back
+    because its pledge or payment was given up (`compensation: true` in the event; nothing counted it).
     """
     payment = get(payment_id)
     now = utcnow()
@@ -393,7 +395,13 @@ def refund(
     settled = _with_fresh_payment(
         payment_id,
         lambda fresh: _settle_write(
-            fresh, held, record, reason, source=source or f"api:refund:{actor}", audit=audit
+            fresh,
+            held,
+            record,
+            reason,
+            source=source or f"api:refund:{actor}",
+            audit=audit,
+            compensation=compensation,
         ),
     )
     return settled, record
@@ -407,6 +415,7 @@ def _settle_write(
     *,
     source: str,
     audit: dict[str, Any] | None,
+    compensation: bool = False,
 ) -> tuple[PendingWrite, Payment]:
     done = utcnow()
     settled = fresh.settle_refund(held, done)
@@ -425,6 +434,8 @@ def _settle_write(
         refundedAmount=settled.refunded_amount,
         reason=reason,
     )
+    if compensation:
+        data["compensation"] = True
     if audit is not None:
         data["audit"] = {
             **audit,
@@ -469,7 +480,7 @@ def refund_remaining(payment_id: str, reason: str, actor: str, source: str) -> P
         if payment.status not in REFUNDABLE or payment.refundable_amount <= 0:
             return None
         try:
-            return refund(payment_id, None, reason, actor, source=source)[0]
+            return refund(payment_id, None, reason, actor, source=source, compensation=True)[0]
         except (InvalidRefundAmount, PaymentNotRefundable):
             return None
         except TransactionContended:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from harambee import aws
 from tests.unit.donations.conftest import ADMIN, DONOR, OTHER, call, complete, create_pledge, pledge_body
 from tests.unit.kernel import harness
 
@@ -179,14 +180,14 @@ def test_the_lists_read_keys_from_the_indexes_and_answer_whole_pledges_in_order(
     ids = [create_pledge(donorName=f"Donor {n}", amount=1_000 * (n + 1)).data["pledgeId"] for n in range(3)]
     for n, pledge_id in enumerate(ids):
         complete(pledge_id, payment_id=f"pay-{n}", amount=1_000 * (n + 1))
-    donor_rows = harness.aws.dynamodb().query(
+    donor_rows = aws.dynamodb().query(
         TableName=donations_table,
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :donor",
         ExpressionAttributeValues={":donor": {"S": "DONOR#u-donor"}},
     )["Items"]
     assert {frozenset(row) for row in donor_rows} == {frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})}
-    campaign_rows = harness.aws.dynamodb().query(
+    campaign_rows = aws.dynamodb().query(
         TableName=donations_table,
         IndexName="gsi2",
         KeyConditionExpression="gsi2pk = :campaign",

@@ -115,3 +115,17 @@ def test_refunds_of_orders_are_not_donations_business(donations_table: str) -> N
         "batchItemFailures": []
     }
     assert harness.outbox_events(donations_table, "pledge.refunded") == []
+
+
+def test_a_compensation_refund_of_a_pledge_the_last_resort_stranded_is_acknowledged(
+    donations_table: str,
+) -> None:
+    # Given a pledge left awaiting payment by the saga's last resort, which refunded its payment
+    stranded = create_pledge().data["pledgeId"]
+    task("donations.await-payment", pledgeId=stranded, taskToken="token-1")
+    given_back = refunded(stranded, 150_000, 150_000)
+    given_back = given_back.model_copy(update={"data": {**given_back.data, "compensation": True}})
+    # When payments announces the refund, Then it is acknowledged (no retries into the DLQ), not counted
+    assert invoke(harness.deliveries(given_back)) == {"batchItemFailures": []}
+    assert pledge_item(donations_table, stranded)["status"] == "payment_initiated"
+    assert harness.outbox_events(donations_table, "pledge.refunded") == []

@@ -80,7 +80,7 @@ def test_a_late_completion_after_the_timeout_is_recorded_refunded_and_flagged(
     refunded = _payment(payment_id)
     assert (refunded["status"], refunded["refundedAmount"]) == ("refunded", 150_000)
     [refund] = _outbox(payments_table, "payment.refunded")
-    assert refund.data["refundAmount"] == 150_000
+    assert (refund.data["refundAmount"], refund.data["compensation"]) == (150_000, True)
     # And no donation saga is resumed by a completion we had already given up
     saga = [i for i in items(payments_table, "PAYABLE#pledge#pl-1") if i["sk"]["S"] == "SAGA"]
     assert saga == []

@@ -22,7 +22,7 @@ from typing import Any
 from donations.domain.pledge import Pledge, PledgeStatus
 from harambee import aws
 from harambee.outbox import TransactionContended, TransactItem
-from harambee.pagination import PageRequest, encode_cursor
+from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
 
 Item = dict[str, Any]
@@ -130,24 +130,10 @@ def _page(index: str, partition: str, page: PageRequest) -> tuple[list[Pledge], 
         "KeyConditionExpression": f"{hash_name} = :partition",
         "ExpressionAttributeValues": {":partition": _s(partition)},
         "ScanIndexForward": False,
-        "Limit": page.limit + 1,
     }
-    start = page.start_key_bound_to(**{hash_name: partition})
-    if start is not None:
-        request["ExclusiveStartKey"] = start
-    items: list[Item] = []
-    while len(items) <= page.limit:
-        response = aws.dynamodb().query(**request)
-        items.extend(response.get("Items", []))
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            break
-        request["ExclusiveStartKey"] = last
-    kept = items[: page.limit]
-    cursor = None
-    if len(items) > page.limit:
-        last_kept = kept[-1]
-        cursor = encode_cursor({name: last_kept[name] for name in ("pk", "sk", hash_name, range_name)})
+    kept, cursor = query_page(
+        request, page, ("pk", "sk", hash_name, range_name), partition={hash_name: partition}
+    )
     return _batch_get_pledges(kept), cursor
 
 

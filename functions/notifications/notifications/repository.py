@@ -24,7 +24,7 @@ from typing import Any
 from harambee import aws
 from harambee.events import DomainEvent
 from harambee.outbox import TransactionContended, TransactItem, outbox_put, transact_write
-from harambee.pagination import PageRequest, encode_cursor
+from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
 from notifications.domain.catalog import Category, Channel
 from notifications.domain.delivery import Delivery, DeliveryStatus
@@ -395,21 +395,8 @@ def deliveries_of(user_id: str, page: PageRequest) -> tuple[list[Delivery], str 
         "KeyConditionExpression": "gsi1pk = :partition",
         "ExpressionAttributeValues": {":partition": _s(partition)},
         "ScanIndexForward": False,
-        "Limit": page.limit + 1,
     }
-    start = page.start_key_bound_to(gsi1pk=partition)
-    if start is not None:
-        request["ExclusiveStartKey"] = start
-    items: list[Item] = []
-    while len(items) <= page.limit:
-        response = aws.dynamodb().query(**request)
-        items.extend(response.get("Items", []))
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            break
-        request["ExclusiveStartKey"] = last
-    kept = items[: page.limit]
-    cursor = None
-    if len(items) > page.limit:
-        cursor = encode_cursor({name: kept[-1][name] for name in ("pk", "sk", "gsi1pk", "gsi1sk")})
+    kept, cursor = query_page(
+        request, page, ("pk", "sk", "gsi1pk", "gsi1sk"), partition={"gsi1pk": partition}
+    )
     return (_batch_get_deliveries(kept) if kept else []), cursor

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from harambee import aws
 from harambee.errors import BadRequest
 
 CURSOR_VERSION = 1
@@ -137,3 +138,31 @@ def paginate[Row, Item](
             raise InvalidCursor("The `next` cursor does not belong to this list") from error
         raise
     return Page[Item](items=items, next=None, limit=page.limit)
+
+
+def query_page(
+    request: dict[str, Any], page: PageRequest, key_names: Sequence[str], *, partition: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a boto3 Query (`request`, which gets Limit and ExclusiveStartKey set here).
+
+    Reads until one item more than the page (proof that more exist) or the end of the partition.
+    The start key is the cursor's, refused unless it is of `partition` (e.g. {"gsi1pk": ...}); the
+    next cursor is the `key_names` attributes (the table's and the index's keys) of the last item kept.
+    """
+    request["Limit"] = page.limit + 1
+    start = page.start_key_bound_to(**partition)
+    if start is not None:
+        request["ExclusiveStartKey"] = start
+    items: list[dict[str, Any]] = []
+    while len(items) <= page.limit:
+        response = aws.dynamodb().query(**request)
+        items.extend(response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            break
+        request["ExclusiveStartKey"] = last
+    kept = items[: page.limit]
+    cursor = None
+    if len(items) > page.limit:
+        cursor = encode_cursor({name: kept[-1][name] for name in key_names})
+    return kept, cursor

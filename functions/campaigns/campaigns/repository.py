@@ -22,7 +22,6 @@ it, only for publicly listable campaigns; a search queries one word's partition 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from datetime import date
@@ -32,7 +31,8 @@ from campaigns.domain.campaign import Campaign, CampaignStatus, CampaignType
 from campaigns.domain.search import campaign_words
 from campaigns.domain.tally import PledgeTally, Share
 from harambee import aws
-from harambee.outbox import TransactionContended, TransactItem
+from harambee.dynamo import batch_get
+from harambee.outbox import TransactItem
 from harambee.pagination import InvalidCursor, PageRequest, encode_cursor
 from harambee.settings import platform_settings
 
@@ -41,7 +41,6 @@ CAMPAIGN_SK = "CAMPAIGN"
 TOTALS_SK = "TOTALS"
 # A filtered list reads at most this many DynamoDB pages for one page of results.
 MAX_QUERY_ROUNDS = 10
-BATCH_ATTEMPTS = 5
 
 
 def _table() -> str:
@@ -183,27 +182,12 @@ def index_changes(before: Campaign | None, after: Campaign | None) -> list[Trans
     return changes
 
 
-def _batch_get(keys: Sequence[Item], *, consistent: bool) -> list[Item]:
-    """Items for at most 100 keys (one BatchGetItem); unprocessed keys are retried with backoff."""
-    if not keys:
-        return []
-    request: dict[str, Any] = {_table(): {"Keys": list(keys), "ConsistentRead": consistent}}
-    items: list[Item] = []
-    for attempt in range(BATCH_ATTEMPTS):
-        response = aws.dynamodb().batch_get_item(RequestItems=request)
-        items.extend(response.get("Responses", {}).get(_table(), []))
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return items
-        time.sleep(0.05 * 2**attempt)
-    raise TransactionContended("DynamoDB kept keys unprocessed; try again")
-
-
 def _batch_get_campaigns(ids: Sequence[str]) -> list[Campaign]:
     """Campaign documents in the order of `ids` (those that still exist)."""
     keys = [{"pk": _s(campaign_pk(campaign_id)), "sk": _s(CAMPAIGN_SK)} for campaign_id in ids]
     found = {
-        campaign.campaign_id: campaign for campaign in map(campaign_of, _batch_get(keys, consistent=True))
+        campaign.campaign_id: campaign
+        for campaign in map(campaign_of, batch_get(_table(), keys, consistent=True))
     }
     return [found[campaign_id] for campaign_id in ids if campaign_id in found]
 
@@ -211,10 +195,7 @@ def _batch_get_campaigns(ids: Sequence[str]) -> list[Campaign]:
 def totals_of(ids: Sequence[str]) -> dict[str, Totals]:
     """The totals of up to 100 campaigns (eventually consistent: list cards, not decisions)."""
     keys = [{"pk": _s(campaign_pk(campaign_id)), "sk": _s(TOTALS_SK)} for campaign_id in ids]
-    return {
-        item["pk"]["S"].removeprefix("CAMPAIGN#"): Totals.of(item)
-        for item in _batch_get(keys, consistent=False)
-    }
+    return {item["pk"]["S"].removeprefix("CAMPAIGN#"): Totals.of(item) for item in batch_get(_table(), keys)}
 
 
 def _filtered_page(

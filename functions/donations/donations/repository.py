@@ -21,13 +21,13 @@ from typing import Any
 
 from donations.domain.pledge import Pledge, PledgeStatus
 from harambee import aws
-from harambee.outbox import TransactionContended, TransactItem
+from harambee.dynamo import batch_get
+from harambee.outbox import TransactItem
 from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
 
 Item = dict[str, Any]
 PLEDGE_SK = "PLEDGE"
-BATCH_ATTEMPTS = 8
 
 
 def _table() -> str:
@@ -138,25 +138,9 @@ def _page(index: str, partition: str, page: PageRequest) -> tuple[list[Pledge], 
 
 
 def _batch_get_pledges(keys: list[Item]) -> list[Pledge]:
-    """The pledges for at most 100 index keys, in the keys' order; unprocessed keys are asked again."""
-    import time
-
-    wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
-    found: dict[str, Pledge] = {}
-    pending: list[Item] = wanted
-    for attempt in range(BATCH_ATTEMPTS):
-        if not pending:
-            break
-        response = aws.dynamodb().batch_get_item(RequestItems={_table(): {"Keys": pending}})
-        for item in response.get("Responses", {}).get(_table(), []):
-            found[item["pk"]["S"]] = _pledge_of(item)
-        unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
-        pending = list(unprocessed.get(_table(), {}).get("Keys", []))
-        if pending:
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-    if pending:
-        raise TransactionContended("DynamoDB kept some pledges of this page unprocessed; try again")
-    return [found[key["pk"]["S"]] for key in wanted if key["pk"]["S"] in found]
+    """The pledges of index keys, in the keys' order."""
+    items = batch_get(_table(), [{"pk": key["pk"], "sk": key["sk"]} for key in keys])
+    return [_pledge_of(item) for item in items]
 
 
 def pledges_of_donor(user_id: str, page: PageRequest) -> tuple[list[Pledge], str | None]:

@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from harambee import aws
+from harambee.dynamo import batch_get
 from harambee.events import DomainEvent
-from harambee.outbox import TransactionContended, TransactItem, outbox_put, transact_write
+from harambee.outbox import TransactItem, outbox_put, transact_write
 from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
 from notifications.domain.catalog import Category, Channel
@@ -364,26 +365,10 @@ def find_delivery(delivery_id: str) -> Delivery | None:
 
 
 def _batch_get_deliveries(keys: list[Item]) -> list[Delivery]:
-    """The deliveries for at most 100 index keys, in the keys' order; unprocessed keys are asked again."""
-    import time
-
-    wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
-    found: dict[str, Delivery] = {}
-    pending: list[Item] = wanted
-    for attempt in range(8):
-        if not pending:
-            break
-        response = aws.dynamodb().batch_get_item(RequestItems={_table(): {"Keys": pending}})
-        for item in response.get("Responses", {}).get(_table(), []):
-            found[item["pk"]["S"]] = delivery_of(item)
-        unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
-        pending = list(unprocessed.get(_table(), {}).get("Keys", []))
-        if pending:
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-    if pending:
-        raise TransactionContended("DynamoDB kept some deliveries of this page unprocessed; try again")
+    """The deliveries of index keys, in the keys' order."""
     # Deliveries are never deleted, so every key the index lists has its item.
-    return [found[key["pk"]["S"]] for key in wanted if key["pk"]["S"] in found]
+    items = batch_get(_table(), [{"pk": key["pk"], "sk": key["sk"]} for key in keys])
+    return [delivery_of(item) for item in items]
 
 
 def deliveries_of(user_id: str, page: PageRequest) -> tuple[list[Delivery], str | None]:

@@ -30,7 +30,8 @@ from datetime import datetime
 from typing import Any
 
 from harambee import aws
-from harambee.outbox import TransactionContended, TransactItem
+from harambee.dynamo import batch_get
+from harambee.outbox import TransactItem
 from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
 from payments.domain.payment import Payable, PayableKind, Payment, PaymentStatus
@@ -354,26 +355,10 @@ def record_sandbox_outcome(payment_id: str, outcome: str) -> bool:
 
 
 def _batch_get_payments(keys: list[Item]) -> list[Payment]:
-    """The payments for at most 100 index keys, in the keys' order; unprocessed keys are asked again."""
-    import time
-
-    wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
-    found: dict[str, Payment] = {}
-    pending: list[Item] = wanted
-    for attempt in range(8):
-        if not pending:
-            break
-        response = aws.dynamodb().batch_get_item(RequestItems={_table(): {"Keys": pending}})
-        for item in response.get("Responses", {}).get(_table(), []):
-            found[item["pk"]["S"]] = _payment_of(item)
-        unprocessed: dict[str, Any] = response.get("UnprocessedKeys") or {}
-        pending = list(unprocessed.get(_table(), {}).get("Keys", []))
-        if pending:
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-    if pending:
-        raise TransactionContended("DynamoDB kept some payments of this page unprocessed; try again")
+    """The payments of index keys, in the keys' order."""
     # A key the index still had but whose payment is gone cannot happen (payments are never deleted).
-    return [found[key["pk"]["S"]] for key in wanted if key["pk"]["S"] in found]
+    items = batch_get(_table(), [{"pk": key["pk"], "sk": key["sk"]} for key in keys])
+    return [_payment_of(item) for item in items]
 
 
 def _page(

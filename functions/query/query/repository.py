@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from harambee import aws
+from harambee.dynamo import batch_get
 from harambee.outbox import TransactItem
 from harambee.pagination import PageRequest, query_page
 from harambee.settings import platform_settings
@@ -143,13 +144,10 @@ def donor_state(incoming: Donation) -> DonorState:
         "of_campaign": donor_campaign_key(incoming.donor_key, incoming.campaign_id),
         "donor": donor_item_key(incoming.donor_key),
     }
-    found: dict[tuple[str, str], Item] = {}
-    request: dict[str, Any] = {_table(): {"Keys": list(keys.values()), "ConsistentRead": True}}
-    while request:
-        response = aws.dynamodb().batch_get_item(RequestItems=request)
-        for item in response.get("Responses", {}).get(_table(), []):
-            found[(item["pk"]["S"], item["sk"]["S"])] = item
-        request = dict(response.get("UnprocessedKeys") or {})
+    found = {
+        (item["pk"]["S"], item["sk"]["S"]): item
+        for item in batch_get(_table(), list(keys.values()), consistent=True)
+    }
 
     def get(name: str) -> Item | None:
         key = keys[name]

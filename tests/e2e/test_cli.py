@@ -73,8 +73,10 @@ def test_given_dev_when_started_then_it_prints_where_it_listens_serves_and_stops
 
             process.send_signal(signal.SIGINT)
             stopped_at = time.monotonic()
-            assert process.wait(timeout=15) == 0
-            assert time.monotonic() - stopped_at < 10
+            # 19 functions' workers and moto stop in a few seconds on a quiet machine; the bound
+            # leaves room for a loaded CI runner, while a hung thread would still fail it.
+            assert process.wait(timeout=40) == 0
+            assert time.monotonic() - stopped_at < 30
         finally:
             if process.poll() is None:
                 process.kill()

@@ -61,3 +61,20 @@ def api_event(
     if authorizer is not None:
         context["authorizer"] = authorizer
     return event
+
+
+class Reply:
+    """A handler's API Gateway response as a test reads it: status, headers, the envelope's parts."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.status: int = response["statusCode"]
+        self.headers: dict[str, str] = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        self.text: str = response["body"]
+        body = json.loads(self.text) if self.text.startswith(("{", "[")) else {}
+        self.body: dict[str, Any] = body
+        self.data: Any = body.get("data")
+        self.error: Any = body.get("error")
+        self.pagination: Any = body.get("pagination")
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {self.text[:400]})"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from moto import mock_aws
 
 from harambee import aws
 from harambee.events import DomainEvent
-from tests.support.events import FakeLambdaContext, api_event
+from tests.support.events import FakeLambdaContext, Reply, api_event
 from tests.unit.kernel import harness
 
 ADMIN = {"principalId": "u-admin", "userId": "u-admin", "email": "admin@example.org", "role": "ADMIN"}
@@ -30,18 +29,6 @@ def invoke(event: dict[str, Any]) -> Any:
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
     return handler(event, FakeLambdaContext())
-
-
-class Reply:
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.status: int = response["statusCode"]
-        self.body: dict[str, Any] = json.loads(response["body"])
-        self.data: Any = self.body.get("data")
-        self.error: Any = self.body.get("error")
-        self.pagination: Any = self.body.get("pagination")
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {json.dumps(self.body)[:400]})"
 
 
 def call(

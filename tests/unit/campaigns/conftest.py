@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from harambee import auth
-from tests.support.events import FakeLambdaContext, api_event
+from tests.support.events import FakeLambdaContext, Reply, api_event
 from tests.unit.kernel import harness
 
 OWNER = {"principalId": "u-owner", "userId": "u-owner", "email": "owner@example.org", "role": "USER"}
@@ -30,19 +30,6 @@ def invoke(event: dict[str, Any]) -> Any:
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
     return handler(event, FakeLambdaContext())
-
-
-class Reply:
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.status: int = response["statusCode"]
-        self.text: str = response["body"]
-        body = json.loads(self.text) if self.text.startswith(("{", "[")) else {}
-        self.body: dict[str, Any] = body
-        self.data: Any = body.get("data")
-        self.error: Any = body.get("error")
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.text[:400]})"
 
 
 def call(

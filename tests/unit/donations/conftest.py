@@ -12,9 +12,9 @@ from moto import mock_aws
 
 from harambee import aws
 from harambee.events import DomainEvent
-from tests.support.events import FakeLambdaContext, api_event
+from tests.support.events import FakeLambdaContext, Reply, api_event
 from tests.unit.kernel import harness
-from tests.unit.payments.conftest import Reply, ensure_event_loop
+from tests.unit.payments.conftest import ensure_event_loop
 
 DONOR = {"principalId": "u-donor", "userId": "u-donor", "email": "donor@example.org", "role": "USER"}
 OTHER = {"principalId": "u-other", "userId": "u-other", "email": "other@example.org", "role": "USER"}

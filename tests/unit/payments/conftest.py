@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from harambee import auth
 from harambee.events import DomainEvent
-from tests.support.events import FakeLambdaContext, api_event
+from tests.support.events import FakeLambdaContext, Reply, api_event
 from tests.unit.kernel import harness
 
 SECRET = "sandbox-test-secret"
@@ -42,20 +42,6 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     ensure_event_loop()
     result: dict[str, Any] = handler(event, FakeLambdaContext())
     return result
-
-
-class Reply:
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.status: int = response["statusCode"]
-        self.headers: dict[str, str] = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-        self.text: str = response["body"]
-        body = json.loads(self.text) if self.text.startswith(("{", "[")) else {}
-        self.body: dict[str, Any] = body
-        self.data: Any = body.get("data")
-        self.error: Any = body.get("error")
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.text[:300]})"
 
 
 def call(

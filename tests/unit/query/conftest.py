@@ -4,7 +4,6 @@ out through the API, tasks as the operator's CLI sends them."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from harambee.events import DomainEvent
-from tests.support.events import FakeLambdaContext, api_event
+from tests.support.events import FakeLambdaContext, Reply, api_event
 from tests.unit.kernel import harness
 
 DONOR = {"principalId": "u-donor", "userId": "u-donor", "email": "donor@example.org", "role": "USER"}
@@ -34,18 +33,6 @@ def _invoke(event: dict[str, Any]) -> Any:
         # Mangum asks for the thread's event loop; worker threads have none until given one.
         asyncio.set_event_loop(asyncio.new_event_loop())
     return handler(event, FakeLambdaContext())
-
-
-class Reply:
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.status: int = response["statusCode"]
-        self.body: dict[str, Any] = json.loads(response["body"])
-        self.data: Any = self.body.get("data")
-        self.error: Any = self.body.get("error")
-        self.pagination: Any = self.body.get("pagination")
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {json.dumps(self.body)[:300]})"
 
 
 def get(path: str, *, caller: dict[str, str] | None = None, query: dict[str, str] | None = None) -> Reply:
